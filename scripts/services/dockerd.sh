@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# A private Docker engine for the tests: start | stop | env | status
+#
+# Why private: tests provoke OOM kills, fork bombs and crash loops; they must never touch
+# (or be disturbed by) another daemon on the machine. All state lives in $ROOT/.cache/dockerd
+# (git-ignored), the API socket included. No bridge and no iptables: every test container runs
+# with NetworkMode "none", nothing is ever published, and only loopback traffic is allowed here.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+D="$ROOT/.cache/dockerd"
+SOCK="$D/docker.sock"
+PIDFILE="$D/docker.pid"
+LOG="$D/dockerd.log"
+IMAGE="fineprint-test/busybox:latest"
+# /usr/local/bin/docker may be a different (newer) client: use Debian's, which matches the daemon.
+DOCKER_BIN="/usr/bin/docker"
+START_TIMEOUT="${DOCKERD_START_TIMEOUT:-60}"
+
+log() { echo "[dockerd] $*" >&2; }
+dk() { "$DOCKER_BIN" -H "unix://$SOCK" "$@"; }
+
+# The API answers /_ping with "OK" once the daemon is ready.
+ping() { [ -S "$SOCK" ] && curl -fsS --max-time 2 --unix-socket "$SOCK" http://localhost/_ping >/dev/null 2>&1; }
+
+daemon_pid() {
+  local pid
+  [ -f "$PIDFILE" ] || return 1
+  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q dockerd "/proc/$pid/comm" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+install_packages() {
+  # A fresh machine has neither: install from Debian only when something is missing.
+  local missing=()
+  command -v dockerd >/dev/null 2>&1 && [ -x "$DOCKER_BIN" ] || missing+=(docker.io)
+  dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+start_daemon() {
+  if ping; then log "already running ($SOCK)"; return 0; fi
+  local pid bg=""
+  if pid="$(daemon_pid)"; then
+    log "dockerd $pid is up but not answering yet"
+  else
+    mkdir -p "$D/data" "$D/exec"
+    rm -f "$SOCK" "$PIDFILE"
+    local args=(--bridge=none --iptables=false --ip-masq=false
+      --data-root "$D/data" --exec-root "$D/exec"
+      -H "unix://$SOCK" --pidfile "$PIDFILE")
+    # --ip6tables exists from 20.10 on; older daemons refuse unknown flags.
+    if dockerd --help 2>&1 | grep -q -- '--ip6tables'; then args+=(--ip6tables=false); fi
+    log "starting dockerd (state in $D)"
+    # setsid: the daemon must outlive this script and the caller's process group/terminal.
+    # 9>&-: the daemon must not inherit (and hold forever) our lock.
+    setsid dockerd "${args[@]}" >>"$LOG" 2>&1 </dev/null 9>&- &
+    bg=$!
+  fi
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until ping; do
+    if [ -n "$bg" ] && ! kill -0 "$bg" 2>/dev/null; then
+      log "ERROR: dockerd exited during startup; last log lines:"
+      tail -n 40 "$LOG" >&2 || true
+      exit 1
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "ERROR: dockerd did not answer on $SOCK within ${START_TIMEOUT}s; last log lines:"
+      tail -n 40 "$LOG" >&2 || true
+      exit 1
+    fi
+    sleep 0.2
+  done
+  log "ready (pid $(cat "$PIDFILE"))"
+}
+
+build_image() {
+  if dk image inspect "$IMAGE" >/dev/null 2>&1; then return 0; fi
+  # No registry here: the test image is Debian's static busybox plus one link per applet.
+  log "building $IMAGE from /bin/busybox"
+  local rootfs
+  rootfs="$(mktemp -d "$D/rootfs.XXXXXX")"
+  mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev" "$rootfs/etc"
+  chmod 1777 "$rootfs/tmp"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  local applet
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$rootfs/bin/$applet"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
+  echo 'root:x:0:' >"$rootfs/etc/group"
+  tar -C "$rootfs" -c . | dk import \
+    --change 'ENV PATH=/bin' --change 'CMD ["/bin/sh"]' - "$IMAGE" >/dev/null
+  rm -rf "$rootfs"
+  log "built $IMAGE"
+}
+
+stop_daemon() {
+  local pid
+  if ping; then
+    # Containers first: a daemon killed under live containers leaves shims and cgroups behind.
+    local ids
+    ids="$(dk ps -aq || true)"
+    if [ -n "$ids" ]; then
+      # shellcheck disable=SC2086
+      dk rm -f $ids >/dev/null || true
+    fi
+  fi
+  if ! pid="$(daemon_pid)"; then log "not running"; rm -f "$PIDFILE"; return 0; fi
+  # dockerd supervises its own containerd (no system containerd here): wait for both to exit.
+  local cpid=""
+  [ -f "$D/exec/containerd/containerd.pid" ] && cpid="$(cat "$D/exec/containerd/containerd.pid" 2>/dev/null || true)"
+  log "stopping dockerd $pid"
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null || { [ -n "$cpid" ] && kill -0 "$cpid" 2>/dev/null; }; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "still running after 30s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      [ -n "$cpid" ] && kill -KILL "$cpid" 2>/dev/null || true
+      sleep 0.5
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$PIDFILE"
+  log "stopped"
+}
+
+# Serialize start/stop: several test runs or engineers may call this at the same time.
+lock() {
+  mkdir -p "$D"
+  exec 9>"$D/.lock"
+  flock -w 180 9 || { log "ERROR: could not take $D/.lock"; exit 1; }
+}
+
+case "${1:-}" in
+  start) lock; install_packages; start_daemon; build_image ;;
+  stop) lock; stop_daemon ;;
+  env) echo "export DOCKER_HOST=unix://$SOCK" ;;
+  # status: exit 0 when the daemon answers (scripts/test.sh then leaves it running afterwards).
+  status) ping ;;
+  *) echo "usage: $0 start|stop|env|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,27 @@
+import type { FastifyInstance } from 'fastify';
+import { authPlugin, type ApiToken } from './plugins/auth.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { servicesPlugin, type ApiServices } from './plugins/services.js';
+import { healthRoutes } from './routes/health.js';
+import { incidentRoutes } from './routes/incidents.js';
+import { kbRoutes } from './routes/kb.js';
+
+export interface AppOptions extends ApiServices {
+  tokens: readonly ApiToken[];
+}
+
+/** The API as a plugin: integrations first, then auth, then routes. server.ts only boots it. */
+export async function app(instance: FastifyInstance, options: AppOptions): Promise<void> {
+  const { tokens, ...services } = options;
+  await instance.register(errorsPlugin);
+  await instance.register(servicesPlugin, services);
+  await instance.register(authPlugin, { tokens });
+  await instance.register(healthRoutes);
+  await instance.register(
+    async (v1) => {
+      await v1.register(incidentRoutes);
+      await v1.register(kbRoutes);
+    },
+    { prefix: '/api/v1' },
+  );
+}

@@ -1,0 +1,67 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ZodType } from 'zod';
+import { FineprintError } from '../../../shared/errors.js';
+
+/** The body of every error response: a stable code, a sentence, and safe details. */
+export interface ErrorBody {
+  statusCode: number;
+  code: string;
+  error: string;
+  message: string;
+  details?: unknown;
+}
+
+/**
+ * Route schemas are zod schemas: this plugin makes Fastify validate with them and maps every error
+ * to one shape. Client mistakes get a 4xx that says what to change; 5xx never leak internals.
+ */
+export const errorsPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.setValidatorCompiler<ZodType>(({ schema, httpPart }) => (data: unknown) => {
+      const result = schema.safeParse(data);
+      if (result.success) return { value: result.data };
+      const problems = result.error.issues.map((i) => `${[httpPart, ...i.path].filter(Boolean).join('.')}: ${i.message}`);
+      return { error: new FineprintError('FP_BAD_REQUEST', problems.join('; '), { problems }) };
+    });
+
+    app.setNotFoundHandler((request, reply) => {
+      const error = new FineprintError('FP_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
+      void reply.code(404).send(bodyOf(error));
+    });
+
+    app.setErrorHandler((error: FastifyError | FineprintError | Error, request, reply) => {
+      if (error instanceof FineprintError) {
+        if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+        return reply.code(error.status).send(bodyOf(error));
+      }
+      const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
+      if (status < 500) {
+        // Fastify's own client errors: bad JSON, wrong content type, body too large.
+        return reply.code(status).send({ statusCode: status, code: 'FP_BAD_REQUEST', error: 'Bad Request', message: error.message });
+      }
+      request.log.error({ err: error }, 'request failed');
+      return reply.code(500).send(bodyOf(new FineprintError('FP_INTERNAL')));
+    });
+  },
+  { name: 'errors' },
+);
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+function bodyOf(error: FineprintError): ErrorBody {
+  return {
+    statusCode: error.status,
+    code: error.code,
+    error: STATUS_TEXT[error.status] ?? 'Error',
+    message: error.message,
+    ...(error.details !== undefined && error.status < 500 ? { details: error.details } : {}),
+  };
+}

@@ -1,0 +1,22 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The admin token: FINEPRINT_ADMIN_TOKEN when set, else the one generated on first start and kept
+ * (mode 0600) in the data dir. `generated` tells the caller to print it, once.
+ */
+export function resolveAdminToken(configured: string | undefined, dataDir: string): { token: string; generated: boolean } {
+  if (configured) return { token: configured, generated: false };
+  const file = join(dataDir, 'admin-token');
+  try {
+    const token = readFileSync(file, 'utf8').trim();
+    if (token.length >= 16) return { token, generated: false };
+  } catch {
+    // first start: generate below
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const token = `fp_${randomBytes(24).toString('base64url')}`;
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return { token, generated: true };
+}

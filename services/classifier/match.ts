@@ -1,0 +1,118 @@
+import type { EventKind, NormalizedEvent } from '../../shared/event.js';
+import type { Detector, KbEntry, Match } from '../../shared/kb/schema.js';
+import type { KnowledgeBase } from '../../shared/kb/load.js';
+
+type Predicate = (event: NormalizedEvent) => boolean;
+
+/** What a matching predicate feeds: a detector directly, a window, or one step of a sequence. */
+export type Target =
+  | { type: 'single'; entry: KbEntry; detector: Detector; evidenceOnly: boolean }
+  | { type: 'window'; entry: KbEntry; detector: Detector; evidenceOnly: boolean }
+  | { type: 'step'; entry: KbEntry; detector: Detector; step: number; evidenceOnly: boolean };
+
+interface CompiledPredicate {
+  test: Predicate;
+  target: Target;
+}
+
+const asArray = <T>(value: T | T[] | undefined): T[] | undefined =>
+  value === undefined ? undefined : Array.isArray(value) ? value : [value];
+
+/** Compiles one match into a closure that checks the cheap conditions before the regex. */
+function compileMatch(match: Match): Predicate {
+  const checks: Predicate[] = [];
+  const actions = asArray(match.action);
+  if (actions) {
+    const set = new Set(actions);
+    checks.push((e) => e.docker !== undefined && set.has(e.docker.action));
+  }
+  const exitCodes = asArray(match.exitCode);
+  if (exitCodes) checks.push((e) => e.exitCode !== undefined && exitCodes.includes(e.exitCode));
+  if (match.exitCodeNot) {
+    const excluded = match.exitCodeNot;
+    checks.push((e) => e.exitCode !== undefined && !excluded.includes(e.exitCode));
+  }
+  if (match.attributes) {
+    const wanted = Object.entries(match.attributes);
+    checks.push((e) => e.docker !== undefined && wanted.every(([k, v]) => e.docker?.attributes[k] === v));
+  }
+  if (match.probe) {
+    const { metric, atLeast, above } = match.probe;
+    checks.push(
+      (e) =>
+        e.probe !== undefined &&
+        e.probe.metric === metric &&
+        (atLeast === undefined || e.probe.value >= atLeast) &&
+        (above === undefined || e.probe.value > above),
+    );
+  }
+  if (match.container) checks.push((e) => e.container !== undefined);
+  if (match.message) {
+    const regex = new RegExp(match.message, match.ignoreCase ? 'i' : '');
+    checks.push((e) => regex.test(e.message));
+  }
+  if (checks.length === 1) return checks[0] as Predicate;
+  return (e) => {
+    for (const check of checks) if (!check(e)) return false;
+    return true;
+  };
+}
+
+const ALL_KINDS: readonly EventKind[] = ['docker', 'kernel', 'log', 'probe'];
+
+/** The KB compiled once at load: predicates indexed by event kind. */
+export interface CompiledKb {
+  readonly kb: KnowledgeBase;
+  /** Every predicate of every detector that holds for the event. */
+  match(event: NormalizedEvent): Target[];
+  /** True when a log line could match some detector: the collector forwards only these lines. */
+  acceptLogLine(message: string): boolean;
+  /** Longest window or sequence span in the KB, in ms (how far back state matters). */
+  readonly maxSpanMs: number;
+}
+
+export function compileKb(kb: KnowledgeBase): CompiledKb {
+  const byKind = new Map<EventKind, CompiledPredicate[]>(ALL_KINDS.map((k) => [k, []]));
+  const logMessageRegexes: RegExp[] = [];
+  let maxSpanMs = 0;
+
+  const add = (match: Match, target: Target) => {
+    const predicate = { test: compileMatch(match), target };
+    for (const kind of asArray(match.kind) ?? ALL_KINDS) byKind.get(kind)?.push(predicate);
+    const kinds = asArray(match.kind);
+    if (match.message && (!kinds || kinds.includes('log'))) {
+      logMessageRegexes.push(new RegExp(match.message, match.ignoreCase ? 'i' : ''));
+    }
+  };
+
+  for (const entry of kb.entries) {
+    for (const detector of entry.detectors) {
+      const evidenceOnly = detector.evidenceOnly === true;
+      if ('match' in detector) add(detector.match, { type: 'single', entry, detector, evidenceOnly });
+      if ('window' in detector) {
+        maxSpanMs = Math.max(maxSpanMs, detector.window.within);
+        add(detector.window.match, { type: 'window', entry, detector, evidenceOnly });
+      }
+      if ('sequence' in detector) {
+        maxSpanMs = Math.max(maxSpanMs, detector.sequence.within);
+        detector.sequence.steps.forEach((step, index) =>
+          add(step, { type: 'step', entry, detector, step: index, evidenceOnly }),
+        );
+      }
+    }
+  }
+
+  return {
+    kb,
+    maxSpanMs,
+    match(event) {
+      const hits: Target[] = [];
+      for (const predicate of byKind.get(event.kind) ?? []) if (predicate.test(event)) hits.push(predicate.target);
+      return hits;
+    },
+    acceptLogLine(message) {
+      for (const regex of logMessageRegexes) if (regex.test(message)) return true;
+      return false;
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import { join } from 'node:path';
+import { loadConfig, type Environment } from '../../shared/config.js';
+import { dockerClient } from '../../shared/docker.js';
+import { EmbeddedQueue } from '../../shared/embedded-queue.js';
+import { loadKnowledgeBase } from '../../shared/kb/load.js';
+import { createLogger } from '../../shared/log.js';
+import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
+import { openDatabase } from '../../shared/sqlite.js';
+import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
+import { apiConfig } from '../api/config.js';
+import { buildServer } from '../api/server.js';
+import { resolveAdminToken } from '../api/token.js';
+import { compileKb, createClassifier, FactsCache } from '../classifier/index.js';
+import { classifierConfig } from '../classifier/config.js';
+import { collectorConfig } from '../collector/config.js';
+import { createCollector } from '../collector/index.js';
+
+export interface RunningAllInOne {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * fineprint on one host, in one process: collector -> embedded queue -> classifier -> embedded
+ * store -> API, all in one SQLite database under the data dir.
+ */
+export async function startAllInOne(env: Environment = process.env): Promise<RunningAllInOne> {
+  const config = loadConfig({ ...collectorConfig, ...classifierConfig, ...apiConfig }, env);
+  const log = createLogger('fineprint', config.FINEPRINT_LOG_LEVEL);
+  const kb = loadKnowledgeBase(config.FINEPRINT_KB_DIR);
+  const compiled = compileKb(kb);
+  const db = openDatabase(join(config.FINEPRINT_DATA_DIR, 'fineprint.db'));
+  const queue = new EmbeddedQueue(db);
+  const store = new SqliteIncidentStore(db, kb);
+  const registry = new MetricsRegistry();
+  const metrics = pipelineMetrics(registry);
+  const docker = dockerClient(config.DOCKER_HOST);
+  const host = config.FINEPRINT_HOST_NAME;
+
+  const classifier = createClassifier({ kb: compiled, facts: new FactsCache(store), sink: store, metrics, log, mergeWithinMs: config.FINEPRINT_MERGE_WINDOW });
+  await classifier.restore();
+  const records = queue.source('classifier', {
+    onInvalid: (offset, reason) => {
+      metrics.errors.inc({ stage: 'classifier', error_type: 'invalid_record' });
+      log.warn({ offset, reason }, 'skipped an invalid record in the embedded queue');
+    },
+    onError: (error) => {
+      metrics.errors.inc({ stage: 'classifier', error_type: 'store' });
+      log.error({ err: error }, 'classifying a batch failed; retrying it');
+    },
+  });
+  const running = records.run((batch) => classifier.handle(batch));
+  running.catch((error: unknown) => log.fatal({ err: error }, 'classifier stopped'));
+
+  const collector = createCollector(
+    { host, docker, sink: queue.sink(), cursors: queue.cursors(), log, metrics },
+    {
+      kmsgPath: config.FINEPRINT_KMSG,
+      kmsgBackfill: config.FINEPRINT_KMSG_BACKFILL,
+      logAccept: compiled.acceptLogLine,
+      logLinesPerSecond: config.FINEPRINT_LOG_LINES_PER_SECOND,
+      probeIntervalMs: config.FINEPRINT_PROBE_INTERVAL * 1000,
+    },
+  );
+
+  const { token, generated } = resolveAdminToken(config.FINEPRINT_ADMIN_TOKEN, config.FINEPRINT_DATA_DIR);
+  const server = await buildServer(
+    {
+      store,
+      kb,
+      metrics: registry,
+      tokens: [{ token, scope: 'admin' }],
+      health: async () => {
+        const dockerOk = await docker
+          .ping()
+          .then(() => true)
+          .catch(() => false);
+        return {
+          store: { ok: db.open },
+          docker: { ok: dockerOk, ...(dockerOk ? {} : { detail: `cannot reach ${config.DOCKER_HOST}` }) },
+        };
+      },
+    },
+    log,
+  );
+  const url = await server.listen({ host: config.FINEPRINT_API_HOST, port: config.FINEPRINT_API_PORT });
+  await collector.start();
+  log.info({ url, host, dataDir: config.FINEPRINT_DATA_DIR, kbEntries: kb.entries.length }, 'fineprint all-in-one started');
+  if (generated) {
+    // Printed once, on the first start; afterwards it is in the data dir (mode 0600).
+    process.stdout.write(`fineprint admin token (saved in ${join(config.FINEPRINT_DATA_DIR, 'admin-token')}): ${token}\n`);
+  }
+  process.stdout.write(`fineprint is watching ${config.DOCKER_HOST}; API at ${url}\n`);
+
+  return {
+    url,
+    async stop() {
+      await collector.stop();
+      await records.stop();
+      await server.close();
+      db.close();
+      log.info('fineprint stopped');
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { createContainerLogsSource, type ContainerLogsSource } from './sources/container-logs.js';
+import { createDockerEventsSource } from './sources/docker-events.js';
+import { createHostProbeSource } from './sources/host-probe.js';
+import { createKmsgSource } from './sources/kmsg.js';
+import type { Source, SourceContext } from './sources/source.js';
+
+export type SourceName = 'docker-events' | 'kmsg' | 'container-logs' | 'host-probe';
+
+export interface CollectorOptions {
+  /** Kernel message device; "off" disables the kmsg source. */
+  kmsgPath: string;
+  /** Read the kernel records already in the ring buffer at first start. Default false. */
+  kmsgBackfill?: boolean;
+  /** Which container log lines become events (the classifier's log prefilter). */
+  logAccept: (message: string) => boolean;
+  /** Accepted log lines per container per second; the rest is counted and dropped. Default 200. */
+  logLinesPerSecond?: number;
+  /** Time between host probe readings, ms. Default 30000. */
+  probeIntervalMs?: number;
+  /** Sources to run. Default: all four. */
+  sources?: SourceName[];
+}
+
+export interface Collector {
+  /** Starts every source; resolves once each took its first reading (Docker may still be down). */
+  start(): Promise<void>;
+  /** Stops every source after it sent what it read. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The collector of one Docker host. Container-logs learns about starts and exits from the
+ * docker-events source (which calls it for each event and after each reconnect), so one events
+ * stream serves both.
+ */
+export function createCollector(ctx: SourceContext, options: CollectorOptions): Collector {
+  const enabled = new Set<SourceName>(options.sources ?? ['docker-events', 'kmsg', 'container-logs', 'host-probe']);
+  if (options.kmsgPath === 'off') enabled.delete('kmsg');
+  const sources: Source[] = [];
+  let logs: ContainerLogsSource | undefined;
+  if (enabled.has('container-logs')) {
+    logs = createContainerLogsSource(ctx, {
+      accept: options.logAccept,
+      ...(options.logLinesPerSecond !== undefined ? { maxLinesPerSecond: options.logLinesPerSecond } : {}),
+    });
+    sources.push(logs);
+  }
+  if (enabled.has('docker-events')) {
+    const follower = logs;
+    sources.push(
+      createDockerEventsSource(ctx, follower ? { listener: { onEvent: (e) => follower.observe(e), onReconnect: () => follower.resync() } } : {}),
+    );
+  }
+  if (enabled.has('kmsg')) sources.push(createKmsgSource(ctx, { path: options.kmsgPath, backfill: options.kmsgBackfill ?? false }));
+  if (enabled.has('host-probe')) {
+    sources.push(createHostProbeSource(ctx, options.probeIntervalMs !== undefined ? { intervalMs: options.probeIntervalMs } : {}));
+  }
+
+  return {
+    async start() {
+      // Container-logs first: it must be ready before docker-events hands it the first event.
+      for (const source of sources) {
+        await source.start();
+        ctx.log.info({ source: source.name }, 'Collector source started.');
+      }
+    },
+    async stop() {
+      // Reverse order: docker-events stops calling container-logs before container-logs stops.
+      for (const source of [...sources].reverse()) await source.stop();
+    },
+  };
+}

@@ -1,0 +1,160 @@
+import { constants, type FileHandle, open, readFile } from 'node:fs/promises';
+import { RECORD_VERSION } from '../../../shared/event.js';
+import { redactText } from '../../../shared/redact.js';
+import { Batcher } from '../batcher.js';
+import { sleep } from '../docker-api.js';
+import { containerIdsInCgroupPaths, OomKillTracker, parseKmsgRecord } from '../kmsg-record.js';
+import type { Source, SourceContext } from './source.js';
+
+const NAME = 'kmsg';
+const CURSOR_KEY = 'kmsg';
+/** One read() returns one record; smaller buffers get EINVAL for long records. */
+const RECORD_BUFFER_BYTES = 8192;
+const POLL_MS = 100;
+const MAX_MESSAGE = 16384;
+
+export interface KmsgOptions {
+  /** Kernel message device. Default /dev/kmsg. */
+  path?: string;
+  /** Without a cursor for this boot, also read the records already in the ring buffer. Default false. */
+  backfill?: boolean;
+}
+
+function errorCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+/** `<boot_id>:<seq>` */
+function parseCursor(value: string | undefined): { bootId: string; seq: number } | undefined {
+  const m = /^(.+):(\d+)$/.exec(value ?? '');
+  return m?.[1] && m[2] ? { bootId: m[1], seq: Number(m[2]) } : undefined;
+}
+
+/**
+ * Kernel messages from /dev/kmsg. Node has no lseek and a blocking read parks a libuv thread forever,
+ * so the device is opened non-blocking and read until EAGAIN every 100 ms. Like journald, the cursor
+ * is the boot id plus the last sequence number: a restart in the same boot resumes after it, and
+ * sequence gaps (EPIPE: records overwritten before they were read) are counted.
+ */
+export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}): Source {
+  const { log, metrics, cursors } = ctx;
+  const path = options.path ?? '/dev/kmsg';
+  const batcher = new Batcher({ sink: ctx.sink, log, metrics });
+  const tracker = new OomKillTracker();
+  const buffer = Buffer.alloc(RECORD_BUFFER_BYTES);
+  const stopSignal = new AbortController();
+  let handle: FileHandle | undefined;
+  let loop: Promise<void> | undefined;
+  let bootId = 'unknown';
+  let bootTimeMs = 0;
+  let lastSeq: number | undefined;
+  /** Records in the ring buffer at start are skipped unless resuming or backfilling. */
+  let skipBeforeUsec = -1;
+
+  function handleRecord(text: string): void {
+    const record = parseKmsgRecord(text);
+    if (!record) {
+      metrics.errors.inc({ stage: 'receiving', error_type: 'parse_failed' });
+      return;
+    }
+    if (lastSeq !== undefined) {
+      if (record.seq <= lastSeq) return;
+      const lost = record.seq - lastSeq - 1;
+      if (lost > 0) {
+        metrics.kmsgGap.inc({}, lost);
+        log.warn({ lost, after: lastSeq }, 'Kernel records were overwritten before they were read.');
+      }
+    }
+    lastSeq = record.seq;
+    const cgroupIds = containerIdsInCgroupPaths(record.message);
+    const containerId = tracker.containerOf(record, cgroupIds);
+    if (record.tsUsec <= skipBeforeUsec) return;
+    metrics.received.inc({ source: NAME });
+    batcher.push({
+      type: 'event',
+      event: {
+        v: RECORD_VERSION,
+        id: `kmsg:${bootId}:${record.seq}`,
+        host: ctx.host,
+        kind: 'kernel',
+        source: NAME,
+        ts: Math.round(bootTimeMs + record.tsUsec / 1000),
+        message: redactText(record.message).slice(0, MAX_MESSAGE),
+        ...(containerId ? { container: { id: containerId } } : {}),
+        kernel: {
+          seq: record.seq,
+          level: record.level,
+          facility: record.facility,
+          ...(cgroupIds.length > 0 ? { cgroupIds } : {}),
+        },
+      },
+    });
+  }
+
+  /** Reads every record available now. */
+  async function readAvailable(fd: FileHandle): Promise<void> {
+    const before = lastSeq;
+    for (;;) {
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await fd.read(buffer, 0, buffer.length, null));
+      } catch (err) {
+        if (errorCode(err) === 'EAGAIN') break;
+        // The reader was moved to the oldest record still there; the sequence gap says how many were lost.
+        if (errorCode(err) === 'EPIPE') continue;
+        throw err;
+      }
+      if (bytesRead === 0) break;
+      handleRecord(buffer.toString('utf8', 0, bytesRead));
+    }
+    const seq = lastSeq;
+    if (seq !== undefined && seq !== before) batcher.commit(() => cursors.set(CURSOR_KEY, `${bootId}:${seq}`));
+  }
+
+  async function run(fd: FileHandle): Promise<void> {
+    let failing = false;
+    while (!stopSignal.signal.aborted) {
+      await sleep(POLL_MS, stopSignal.signal);
+      try {
+        await readAvailable(fd);
+        failing = false;
+      } catch (err) {
+        metrics.errors.inc({ stage: 'receiving', error_type: 'read_failed' });
+        if (!failing) log.error({ err, path }, 'Reading kernel messages failed; retrying.');
+        failing = true;
+      }
+    }
+  }
+
+  return {
+    name: NAME,
+    async start() {
+      try {
+        bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+        const uptimeSec = Number.parseFloat((await readFile('/proc/uptime', 'utf8')).split(' ')[0] ?? '');
+        bootTimeMs = Date.now() - uptimeSec * 1000;
+        handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+        const saved = parseCursor(cursors.get(CURSOR_KEY));
+        if (saved?.bootId === bootId) lastSeq = saved.seq;
+        else if (!options.backfill) skipBeforeUsec = uptimeSec * 1e6;
+        log.info({ path, bootId, resumeAfter: lastSeq, skipBuffered: skipBeforeUsec >= 0 }, 'Reading kernel messages.');
+        await readAvailable(handle);
+        skipBeforeUsec = -1;
+      } catch (err) {
+        metrics.errors.inc({ stage: 'receiving', error_type: 'kmsg_unavailable' });
+        log.error({ err, path }, `Cannot read kernel messages from ${path}; the kmsg source stays idle (the collector goes on without it).`);
+        await handle?.close();
+        handle = undefined;
+        return;
+      }
+      loop = run(handle);
+    },
+    async stop() {
+      stopSignal.abort();
+      await loop;
+      await handle?.close();
+      handle = undefined;
+      await batcher.close();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { FineprintError } from './errors.js';
+import { DEFAULT_KB_DIR } from './kb/load.js';
+
+/**
+ * Configuration is read once, here, from the environment and an optional file (`FINEPRINT_CONFIG`,
+ * YAML or JSON, keys named like the variables). Variables win over the file; an empty variable
+ * counts as unset. Every problem is reported at once and the process stops before connecting.
+ */
+export type Environment = Record<string, string | undefined>;
+
+const defaultDataDir = (): string =>
+  process.getuid?.() === 0 ? '/var/lib/fineprint' : join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'fineprint');
+
+const boolean = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Settings every service shares. */
+export const commonConfig = {
+  /** Where the embedded database, the generated admin token and cursors live. */
+  FINEPRINT_DATA_DIR: z.string().min(1).default(defaultDataDir),
+  /** pino level: fatal, error, warn, info, debug, trace. */
+  FINEPRINT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  /** Knowledge base directory (default: the kb/ shipped with fineprint). */
+  FINEPRINT_KB_DIR: z.string().min(1).default(DEFAULT_KB_DIR),
+  /** Host name stamped on every event (default: this machine's name). */
+  FINEPRINT_HOST_NAME: z.string().min(1).max(253).default(hostname),
+};
+
+export const configFields = { boolean };
+
+function readConfigFile(path: string): Environment {
+  let data: unknown;
+  try {
+    data = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new FineprintError('FP_CONFIG_INVALID', `FINEPRINT_CONFIG=${path}: ${(error as Error).message}`);
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new FineprintError('FP_CONFIG_INVALID', `FINEPRINT_CONFIG=${path}: expected a mapping of VARIABLE: value`);
+  }
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v === null ? undefined : String(v)]));
+}
+
+/** Parses a service's settings; throws FP_CONFIG_INVALID listing every bad variable. */
+export function loadConfig<Shape extends z.ZodRawShape>(shape: Shape, env: Environment = process.env): z.infer<z.ZodObject<Shape>> {
+  const file = env.FINEPRINT_CONFIG ? readConfigFile(env.FINEPRINT_CONFIG) : {};
+  const merged: Environment = { ...file };
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== '') merged[key] = value;
+  const result = z.object(shape).safeParse(merged);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new FineprintError('FP_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
+  }
+  return result.data as z.infer<z.ZodObject<Shape>>;
+}

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/** Version of the record format on the wire (embedded queue and Kafka). */
+export const RECORD_VERSION = 1;
+
+/** Where a normalized event comes from; detectors in kb/ select on this. */
+export const EventKind = z.enum(['docker', 'kernel', 'log', 'probe']);
+export type EventKind = z.infer<typeof EventKind>;
+
+/** The container an event is about, as far as the source knows it. */
+export const ContainerRef = z.object({
+  /** Full 64-hex container id. */
+  id: z.string().regex(/^[0-9a-f]{12,64}$/),
+  name: z.string().optional(),
+  image: z.string().optional(),
+});
+export type ContainerRef = z.infer<typeof ContainerRef>;
+
+/**
+ * One observation from a source, normalized. Everything a detector can match on lives here.
+ * Secrets are redacted before an event is built (see shared/redact.ts).
+ */
+export const NormalizedEvent = z.object({
+  v: z.literal(RECORD_VERSION),
+  /** Deterministic id: the same observation read twice gets the same id (replays dedupe on it). */
+  id: z.string().min(1).max(200),
+  /** Name of the host whose collector saw the event. */
+  host: z.string().min(1).max(253),
+  kind: EventKind,
+  /** Name of the source that read it (docker-events, kmsg, container-logs, host-probe, classify). */
+  source: z.string().min(1).max(64),
+  /** Event time, milliseconds since the epoch. */
+  ts: z.number().int().nonnegative(),
+  /** Human-readable text: the kernel message, the log line, or a rendering of the Docker event. */
+  message: z.string().max(16384),
+  container: ContainerRef.optional(),
+  /** Docker Engine event details (kind "docker"). */
+  docker: z
+    .object({
+      type: z.string(),
+      action: z.string(),
+      attributes: z.record(z.string(), z.string()),
+    })
+    .optional(),
+  /** Exit code of a `die` event or of a compose "exited with code N" line. */
+  exitCode: z.number().int().optional(),
+  /** Kernel record details (kind "kernel"). */
+  kernel: z
+    .object({
+      seq: z.number().int().nonnegative().optional(),
+      level: z.number().int().min(0).max(7).optional(),
+      facility: z.number().int().nonnegative().optional(),
+      /** Container ids found in cgroup paths of the message (memcg, pids controller). */
+      cgroupIds: z.array(z.string()).optional(),
+    })
+    .optional(),
+  /** Log line details (kind "log"). */
+  log: z.object({ stream: z.enum(['stdout', 'stderr', 'daemon', 'file']) }).optional(),
+  /** Host probe reading (kind "probe"). */
+  probe: z
+    .object({
+      metric: z.string(),
+      value: z.number(),
+      /** What was measured: a path, a container id... */
+      subject: z.string().optional(),
+    })
+    .optional(),
+  /** True when the event was synthesized from inspect after a gap in the events stream. */
+  reconciled: z.boolean().optional(),
+});
+export type NormalizedEvent = z.infer<typeof NormalizedEvent>;
+
+/**
+ * Facts about one container, from inspect, redacted on the host before they travel.
+ * Sent by the collector when a container appears or changes; the classifier enriches with them.
+ */
+export const ContainerFacts = z.object({
+  v: z.literal(RECORD_VERSION),
+  host: z.string().min(1),
+  id: z.string().regex(/^[0-9a-f]{64}$/),
+  name: z.string(),
+  image: z.string(),
+  /** When these facts were read (ms since epoch). */
+  observedAt: z.number().int(),
+  created: z.string().optional(),
+  compose: z.object({ project: z.string(), service: z.string() }).optional(),
+  limits: z.object({
+    /** Bytes; 0 = unlimited. */
+    memory: z.number(),
+    memorySwap: z.number(),
+    /** 0 or -1 = unlimited. */
+    pids: z.number(),
+    oomKillDisable: z.boolean(),
+    nanoCpus: z.number(),
+  }),
+  restartPolicy: z.object({ name: z.string(), maximumRetryCount: z.number() }),
+  health: z.object({ status: z.string(), failingStreak: z.number() }).optional(),
+  state: z.object({
+    status: z.string(),
+    exitCode: z.number(),
+    oomKilled: z.boolean(),
+    restartCount: z.number(),
+    startedAt: z.string(),
+    finishedAt: z.string(),
+  }),
+  /** Env as NAME=[REDACTED]: names only, never values. */
+  env: z.array(z.string()),
+  /** Entrypoint + Cmd with secret-looking arguments redacted. */
+  command: z.array(z.string()),
+  labels: z.record(z.string(), z.string()),
+  user: z.string(),
+  init: z.boolean(),
+  hostname: z.string(),
+  networkMode: z.string(),
+  privileged: z.boolean(),
+  logDriver: z.string(),
+  logOptions: z.record(z.string(), z.string()),
+});
+export type ContainerFacts = z.infer<typeof ContainerFacts>;
+
+/** What travels from collector to classifier: an event or container facts. */
+export const CollectorRecord = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('event'), event: NormalizedEvent }),
+  z.object({ type: z.literal('facts'), facts: ContainerFacts }),
+]);
+export type CollectorRecord = z.infer<typeof CollectorRecord>;
+
+/** The partition key that keeps one container's records in order (host + container). */
+export function recordKey(record: CollectorRecord): string {
+  if (record.type === 'facts') return `${record.facts.host}/${record.facts.id}`;
+  return `${record.event.host}/${record.event.container?.id ?? ''}`;
+}

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { ContainerFacts, EventKind } from './event.js';
+import { Severity } from './kb/schema.js';
+
+export const IncidentStatus = z.enum(['open', 'acknowledged', 'resolved']);
+export type IncidentStatus = z.infer<typeof IncidentStatus>;
+
+/** One event that contributed to an incident, as kept and shown with it. */
+export const Evidence = z.object({
+  eventId: z.string(),
+  /** The occurrence this event belongs to (the id of the occurrence's first event). */
+  occurrenceId: z.string(),
+  /** Which detector of the KB entry matched (`<entry>/<detector>`). */
+  detector: z.string(),
+  ts: z.number().int(),
+  kind: EventKind,
+  source: z.string(),
+  message: z.string(),
+  action: z.string().optional(),
+  exitCode: z.number().int().optional(),
+});
+export type Evidence = z.infer<typeof Evidence>;
+
+export const IncidentContainer = z.object({ id: z.string(), name: z.string(), image: z.string() });
+
+/** An incident as the API serves it. */
+export const Incident = z.object({
+  id: z.string(),
+  /** kbId + host + container name or compose service: what groups occurrences. */
+  fingerprint: z.string(),
+  kbId: z.string(),
+  title: z.string(),
+  severity: Severity,
+  status: IncidentStatus,
+  host: z.string(),
+  container: IncidentContainer.nullable(),
+  compose: z.object({ project: z.string(), service: z.string() }).nullable(),
+  /** Occurrences: signals close together in time (an oom event, its kernel lines, its die) count once. */
+  count: z.number().int().nonnegative(),
+  firstSeen: z.iso.datetime(),
+  lastSeen: z.iso.datetime(),
+  /** The message of the latest evidence. */
+  message: z.string(),
+});
+export type Incident = z.infer<typeof Incident>;
+
+export const IncidentDetail = Incident.extend({
+  facts: ContainerFacts.nullable(),
+  /** Most recent evidence first, at most 100. */
+  evidence: z.array(Evidence),
+});
+export type IncidentDetail = z.infer<typeof IncidentDetail>;
+
+/**
+ * What the classifier asks a store to do. Applying the same update twice changes nothing: evidence
+ * is keyed by (incident, event id) and an incident's count is the number of its distinct occurrences.
+ */
+export const IncidentUpdate = z.discriminatedUnion('op', [
+  z.object({
+    op: z.literal('signal'),
+    /**
+     * Id for a new incident; the store files the signal under the fingerprint's current incident if
+     * one exists, so a restarted classifier never splits an incident in two.
+     */
+    proposedId: z.string(),
+    fingerprint: z.string(),
+    kbId: z.string(),
+    title: z.string(),
+    severity: Severity,
+    host: z.string(),
+    container: IncidentContainer.nullable(),
+    compose: z.object({ project: z.string(), service: z.string() }).nullable(),
+    facts: ContainerFacts.nullable(),
+    evidence: Evidence,
+  }),
+  /** An occurrence that a more specific entry explains (a JVM OOM kill): moved, not doubled. */
+  z.object({
+    op: z.literal('retract'),
+    fingerprint: z.string(),
+    occurrenceId: z.string(),
+    intoFingerprint: z.string(),
+    intoOccurrenceId: z.string(),
+  }),
+]);
+export type IncidentUpdate = z.infer<typeof IncidentUpdate>;

@@ -1,0 +1,65 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { FineprintError } from '../errors.js';
+import { PACKAGE_ROOT } from '../paths.js';
+import { KbEntry } from './schema.js';
+
+/** The knowledge base shipped with fineprint. */
+export const DEFAULT_KB_DIR = join(PACKAGE_ROOT, 'kb');
+
+export interface KnowledgeBase {
+  readonly entries: readonly KbEntry[];
+  readonly byId: ReadonlyMap<string, KbEntry>;
+}
+
+function issuePath(issue: z.core.$ZodIssue): string {
+  return issue.path.length === 0 ? '(entry)' : issue.path.map(String).join('.');
+}
+
+/** Parses and validates one KB file; the error names the file and every bad field. */
+export function parseKbFile(file: string, text: string): KbEntry {
+  const name = basename(file);
+  let data: unknown;
+  try {
+    data = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
+  } catch (error) {
+    throw new FineprintError('FP_KB_INVALID', `${name}: not valid ${extname(file).slice(1).toUpperCase()}: ${(error as Error).message}`, { file });
+  }
+  const result = KbEntry.safeParse(data);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issuePath(issue)}: ${issue.message}`);
+    throw new FineprintError('FP_KB_INVALID', `${name}: ${problems.join('; ')}`, { file, problems });
+  }
+  const expectedId = basename(file, extname(file));
+  if (result.data.id !== expectedId) {
+    throw new FineprintError('FP_KB_INVALID', `${name}: id: "${result.data.id}" must equal the file name "${expectedId}"`, { file });
+  }
+  return result.data;
+}
+
+/** Loads every `*.yaml`, `*.yml` and `*.json` entry of a directory, failing on the first bad one. */
+export function loadKnowledgeBase(dir: string = DEFAULT_KB_DIR): KnowledgeBase {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
+  } catch (error) {
+    throw new FineprintError('FP_KB_INVALID', `cannot read the knowledge base directory ${dir}: ${(error as Error).message}`);
+  }
+  if (files.length === 0) throw new FineprintError('FP_KB_INVALID', `no KB entries (*.yaml, *.json) in ${dir}`);
+  const byId = new Map<string, KbEntry>();
+  for (const file of files) {
+    const entry = parseKbFile(file, readFileSync(join(dir, file), 'utf8'));
+    if (byId.has(entry.id)) throw new FineprintError('FP_KB_INVALID', `${file}: id: duplicate id "${entry.id}"`);
+    byId.set(entry.id, entry);
+  }
+  for (const entry of byId.values()) {
+    for (const [index, other] of (entry.supersedes ?? []).entries()) {
+      if (!byId.has(other)) {
+        throw new FineprintError('FP_KB_INVALID', `${entry.id}.yaml: supersedes.${index}: unknown entry "${other}"`);
+      }
+    }
+  }
+  return { entries: [...byId.values()], byId };
+}

@@ -1,0 +1,310 @@
+import { ContainerFacts } from '../event.js';
+import { FineprintError } from '../errors.js';
+import type { Evidence, Incident, IncidentDetail, IncidentUpdate } from '../incident.js';
+import type { KnowledgeBase } from '../kb/load.js';
+import type { SqliteDatabase } from '../sqlite.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { ActiveOccurrence, IncidentPage, IncidentQuery, IncidentStore } from './index.js';
+
+interface IncidentRow {
+  id: string;
+  fingerprint: string;
+  kb_id: string;
+  title: string;
+  severity: Incident['severity'];
+  status: Incident['status'];
+  host: string;
+  container_id: string | null;
+  container_name: string | null;
+  container_image: string | null;
+  compose_project: string | null;
+  compose_service: string | null;
+  count: number;
+  first_seen: number;
+  last_seen: number;
+  message: string;
+  facts: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS incidents (
+  id TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  kb_id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  status TEXT NOT NULL,
+  host TEXT NOT NULL,
+  container_id TEXT,
+  container_name TEXT,
+  container_image TEXT,
+  compose_project TEXT,
+  compose_service TEXT,
+  count INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  facts TEXT
+);
+CREATE INDEX IF NOT EXISTS incidents_fingerprint ON incidents (fingerprint, status);
+CREATE INDEX IF NOT EXISTS incidents_last_seen ON incidents (last_seen DESC, id DESC);
+CREATE TABLE IF NOT EXISTS evidence (
+  fingerprint TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  incident_id TEXT NOT NULL,
+  occurrence_id TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (fingerprint, event_id)
+);
+CREATE INDEX IF NOT EXISTS evidence_incident ON evidence (incident_id, occurrence_id);
+CREATE INDEX IF NOT EXISTS evidence_ts ON evidence (ts);
+CREATE VIRTUAL TABLE IF NOT EXISTS incidents_fts USING fts5 (id UNINDEXED, title, message, container, image, kb_text);
+CREATE TABLE IF NOT EXISTS container_facts (host TEXT NOT NULL, id TEXT NOT NULL, observed_at INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (host, id));
+`;
+
+/** Words of a free-text query as an FTS5 expression of quoted prefix terms: user text is never syntax. */
+function ftsExpression(q: string): string | undefined {
+  const words = q.match(/[\p{L}\p{N}_]+/gu);
+  if (!words) return undefined;
+  return words.map((w) => `"${w}"*`).join(' ');
+}
+
+function toIncident(row: IncidentRow): Incident {
+  return {
+    id: row.id,
+    fingerprint: row.fingerprint,
+    kbId: row.kb_id,
+    title: row.title,
+    severity: row.severity,
+    status: row.status,
+    host: row.host,
+    container: row.container_id
+      ? { id: row.container_id, name: row.container_name ?? '', image: row.container_image ?? '' }
+      : null,
+    compose: row.compose_project && row.compose_service ? { project: row.compose_project, service: row.compose_service } : null,
+    count: row.count,
+    firstSeen: new Date(row.first_seen).toISOString(),
+    lastSeen: new Date(row.last_seen).toISOString(),
+    message: row.message,
+  };
+}
+
+function prepareStatements(db: SqliteDatabase) {
+db.exec(SCHEMA);
+  return {
+    current: db.prepare<[string], { id: string }>(
+      `SELECT id FROM incidents WHERE fingerprint = ? AND status != 'resolved' ORDER BY last_seen DESC LIMIT 1`,
+    ),
+    insertIncident: db.prepare(
+      `INSERT OR IGNORE INTO incidents (id, fingerprint, kb_id, title, severity, status, host, count, first_seen, last_seen, message)
+       VALUES (@id, @fingerprint, @kbId, @title, @severity, 'open', @host, 0, @ts, @ts, @message)`,
+    ),
+    insertEvidence: db.prepare(
+      `INSERT OR IGNORE INTO evidence (fingerprint, event_id, incident_id, occurrence_id, ts, body) VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    touch: db.prepare(
+      `UPDATE incidents SET
+         first_seen = MIN(first_seen, @ts),
+         message = CASE WHEN @ts >= last_seen THEN @message ELSE message END,
+         last_seen = MAX(last_seen, @ts),
+         container_id = COALESCE(@containerId, container_id),
+         container_name = COALESCE(@containerName, container_name),
+         container_image = COALESCE(NULLIF(@containerImage, ''), container_image),
+         compose_project = COALESCE(@composeProject, compose_project),
+         compose_service = COALESCE(@composeService, compose_service),
+         facts = COALESCE(@facts, facts)
+       WHERE id = @id`,
+    ),
+    recount: db.prepare(
+      `UPDATE incidents SET count = (SELECT COUNT(DISTINCT occurrence_id) FROM evidence WHERE incident_id = @id),
+         first_seen = COALESCE((SELECT MIN(ts) FROM evidence WHERE incident_id = @id), first_seen),
+         last_seen = COALESCE((SELECT MAX(ts) FROM evidence WHERE incident_id = @id), last_seen)
+       WHERE id = @id`,
+    ),
+    moveEvidence: db.prepare(
+      `UPDATE OR IGNORE evidence SET fingerprint = @into, incident_id = @intoId, occurrence_id = @intoOccurrence
+       WHERE fingerprint = @from AND occurrence_id = @occurrence`,
+    ),
+    dropEvidence: db.prepare(`DELETE FROM evidence WHERE fingerprint = ? AND occurrence_id = ?`),
+    deleteEmpty: db.prepare(`DELETE FROM incidents WHERE id = ? AND count = 0`),
+    row: db.prepare<[string], IncidentRow>(`SELECT * FROM incidents WHERE id = ?`),
+    ftsDelete: db.prepare(`DELETE FROM incidents_fts WHERE id = ?`),
+    ftsInsert: db.prepare(`INSERT INTO incidents_fts (id, title, message, container, image, kb_text) VALUES (?, ?, ?, ?, ?, ?)`),
+    evidence: db.prepare<[string], { body: string }>(`SELECT body FROM evidence WHERE incident_id = ? ORDER BY ts DESC, event_id DESC LIMIT 100`),
+    active: db.prepare<[number], { fingerprint: string; incident_id: string; occurrence_id: string; last_ts: number }>(
+      `SELECT fingerprint, incident_id, occurrence_id, MAX(ts) AS last_ts FROM evidence WHERE ts >= ?
+       GROUP BY fingerprint, occurrence_id ORDER BY last_ts`,
+    ),
+    saveFacts: db.prepare(
+      `INSERT INTO container_facts (host, id, observed_at, body) VALUES (?, ?, ?, ?)
+       ON CONFLICT(host, id) DO UPDATE SET observed_at = excluded.observed_at, body = excluded.body WHERE excluded.observed_at >= observed_at`,
+    ),
+    loadFacts: db.prepare<[], { body: string }>(`SELECT body FROM container_facts`),
+  };
+}
+
+/** The embedded incident store; the Elasticsearch store keeps the same contract. */
+export class SqliteIncidentStore implements IncidentStore {
+  private readonly kbText: Map<string, string>;
+  private readonly statements: ReturnType<typeof prepareStatements>;
+  private readonly applyTransaction: (updates: IncidentUpdate[]) => void;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    kb: KnowledgeBase,
+  ) {
+    this.statements = prepareStatements(db);
+    this.applyTransaction = db.transaction((updates: IncidentUpdate[]) => this.applyAll(updates));
+    this.kbText = new Map(kb.entries.map((e) => [e.id, [e.title, e.why, ...e.fix].join('\n')]));
+  }
+
+
+  private reindex(id: string): void {
+    const row = this.statements.row.get(id);
+    this.statements.ftsDelete.run(id);
+    if (!row) return;
+    this.statements.ftsInsert.run(
+      id,
+      row.title,
+      row.message,
+      [row.container_name, row.container_id, row.compose_service].filter(Boolean).join(' '),
+      row.container_image ?? '',
+      this.kbText.get(row.kb_id) ?? '',
+    );
+  }
+
+  private applyAll(updates: IncidentUpdate[]): void {
+    const s = this.statements;
+    const changed = new Set<string>();
+    for (const update of updates) {
+      if (update.op === 'signal') {
+        const { evidence } = update;
+        const id = s.current.get(update.fingerprint)?.id ?? update.proposedId;
+        s.insertIncident.run({ id, fingerprint: update.fingerprint, kbId: update.kbId, title: update.title, severity: update.severity, host: update.host, ts: evidence.ts, message: evidence.message });
+        const inserted = s.insertEvidence.run(update.fingerprint, evidence.eventId, id, evidence.occurrenceId, evidence.ts, JSON.stringify(evidence));
+        if (inserted.changes === 0) continue;
+        s.touch.run({
+          id,
+          ts: evidence.ts,
+          message: evidence.message,
+          containerId: update.container?.id ?? null,
+          containerName: update.container?.name ?? null,
+          containerImage: update.container?.image ?? null,
+          composeProject: update.compose?.project ?? null,
+          composeService: update.compose?.service ?? null,
+          facts: update.facts ? JSON.stringify(update.facts) : null,
+        });
+        s.recount.run({ id });
+        changed.add(id);
+      } else {
+        const from = s.current.get(update.fingerprint)?.id;
+        const into = s.current.get(update.intoFingerprint)?.id;
+        if (!from || !into) continue;
+        s.moveEvidence.run({ into: update.intoFingerprint, intoId: into, intoOccurrence: update.intoOccurrenceId, from: update.fingerprint, occurrence: update.occurrenceId });
+        s.dropEvidence.run(update.fingerprint, update.occurrenceId);
+        s.recount.run({ id: from });
+        s.recount.run({ id: into });
+        s.deleteEmpty.run(from);
+        changed.add(from).add(into);
+      }
+    }
+    for (const id of changed) this.reindex(id);
+  }
+
+  async apply(updates: IncidentUpdate[]): Promise<void> {
+    if (updates.length > 0) this.applyTransaction(updates);
+  }
+
+  async search(query: IncidentQuery): Promise<IncidentPage> {
+    const where: string[] = [];
+    const params: Record<string, string | number> = {};
+    if (query.q) {
+      const expression = ftsExpression(query.q);
+      if (expression) {
+        where.push('id IN (SELECT id FROM incidents_fts WHERE incidents_fts MATCH @fts)');
+        params.fts = expression;
+      }
+    }
+    const equal: [keyof IncidentQuery, string][] = [
+      ['kb', 'kb_id'],
+      ['host', 'host'],
+      ['severity', 'severity'],
+      ['status', 'status'],
+    ];
+    for (const [param, column] of equal) {
+      const value = query[param];
+      if (typeof value === 'string') {
+        where.push(`${column} = @${param}`);
+        params[param] = value;
+      }
+    }
+    if (query.container) {
+      where.push(`(container_name = @container OR compose_service = @container OR (length(@container) >= 12 AND container_id LIKE @container || '%'))`);
+      params.container = query.container;
+    }
+    if (query.since !== undefined) {
+      where.push('last_seen >= @since');
+      params.since = query.since;
+    }
+    if (query.until !== undefined) {
+      where.push('first_seen <= @until');
+      params.until = query.until;
+    }
+    if (query.cursor) {
+      const [lastSeen, id] = decodeCursor(query.cursor);
+      where.push('(last_seen < @cursorSeen OR (last_seen = @cursorSeen AND id < @cursorId))');
+      params.cursorSeen = lastSeen;
+      params.cursorId = id;
+    }
+    const sql = `SELECT * FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY last_seen DESC, id DESC LIMIT ${query.limit + 1}`;
+    let rows: IncidentRow[];
+    try {
+      rows = this.db.prepare<Record<string, string | number>, IncidentRow>(sql).all(params);
+    } catch (error) {
+      throw new FineprintError('FP_STORE_UNAVAILABLE', `search failed: ${(error as Error).message}`, undefined, { cause: error });
+    }
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      incidents: page.map(toIncident),
+      nextCursor: rows.length > query.limit && last ? encodeCursor(last.last_seen, last.id) : null,
+    };
+  }
+
+  async get(id: string): Promise<IncidentDetail | undefined> {
+    const row = this.statements.row.get(id);
+    if (!row) return undefined;
+    const facts = row.facts ? ContainerFacts.safeParse(JSON.parse(row.facts)) : undefined;
+    return {
+      ...toIncident(row),
+      facts: facts?.success ? facts.data : null,
+      evidence: this.statements.evidence.all(id).map((r) => JSON.parse(r.body) as Evidence),
+    };
+  }
+
+  async activeOccurrences(sinceTs: number): Promise<ActiveOccurrence[]> {
+    const latest = new Map<string, ActiveOccurrence>();
+    for (const row of this.statements.active.all(sinceTs)) {
+      latest.set(row.fingerprint, { fingerprint: row.fingerprint, incidentId: row.incident_id, occurrenceId: row.occurrence_id, lastTs: row.last_ts });
+    }
+    return [...latest.values()];
+  }
+
+  /** Container facts survive classifier restarts here (see FactsCache). */
+  loadFacts(): ContainerFacts[] {
+    return this.statements.loadFacts.all().flatMap((r) => {
+      const parsed = ContainerFacts.safeParse(JSON.parse(r.body));
+      return parsed.success ? [parsed.data] : [];
+    });
+  }
+
+  saveFacts(facts: ContainerFacts): void {
+    this.statements.saveFacts.run(facts.host, facts.id, facts.observedAt, JSON.stringify(facts));
+  }
+
+  async close(): Promise<void> {
+    // The database handle belongs to whoever opened it (the all-in-one shares it with the queue).
+  }
+}

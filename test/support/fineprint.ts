@@ -1,0 +1,85 @@
+// Runs the real `fineprint` CLI (built into dist/) as a child process, the way a user runs it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Incident, IncidentDetail } from '../../shared/incident.js';
+import { waitFor } from './docker.js';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = path.join(REPO_ROOT, 'bin', 'fineprint.js');
+export const TEST_TOKEN = 'e2e-admin-token-0123456789abcdef';
+
+export interface RunningFineprint {
+  url: string;
+  dataDir: string;
+  child: ChildProcess;
+  output: () => string;
+  /** SIGTERM and wait for a clean exit. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: the crash case. */
+  kill(): Promise<void>;
+}
+
+export function tempDataDir(prefix = 'fineprint-e2e-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** Starts `fineprint start` and resolves once its API answers. */
+export async function startFineprint(env: Record<string, string> = {}, dataDir = tempDataDir()): Promise<RunningFineprint> {
+  const child = spawn(process.execPath, [BIN, 'start'], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      FINEPRINT_DATA_DIR: dataDir,
+      FINEPRINT_API_PORT: '0',
+      FINEPRINT_ADMIN_TOKEN: TEST_TOKEN,
+      FINEPRINT_PROBE_INTERVAL: '2',
+      FINEPRINT_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`fineprint exited with ${child.exitCode}:\n${out}`);
+      return /API at (http:\/\/[\d.:]+)/.exec(out)?.[1];
+    },
+    30_000,
+    'fineprint start to print its API address',
+  );
+  return {
+    url,
+    dataDir,
+    child,
+    output: () => out,
+    async stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export async function api<T>(url: string, pathAndQuery: string, token = TEST_TOKEN): Promise<T> {
+  const res = await fetch(`${url}${pathAndQuery}`, { headers: { authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`GET ${pathAndQuery}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+export async function incidentsOf(url: string, query: Record<string, string>): Promise<Incident[]> {
+  const qs = new URLSearchParams({ limit: '500', ...query }).toString();
+  return (await api<{ incidents: Incident[] }>(url, `/api/v1/incidents?${qs}`)).incidents;
+}
+
+export async function incidentDetail(url: string, id: string): Promise<IncidentDetail & { kb: { why: string; fix: string[] } | null }> {
+  return api(url, `/api/v1/incidents/${id}`);
+}

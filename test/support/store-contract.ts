@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import type { Evidence, IncidentUpdate } from '../../shared/incident.js';
+import { IncidentQuery, type IncidentStore } from '../../shared/store/index.js';
+
+/**
+ * One contract for every incident store (embedded SQLite, Elasticsearch): the same updates give
+ * the same searchable incidents, and replays change nothing.
+ */
+export function incidentStoreContract(name: string, open: () => Promise<IncidentStore>): void {
+  const CID = 'a'.repeat(64);
+  const BID = 'b'.repeat(64);
+  const base = Date.UTC(2026, 10, 27, 10, 0, 0);
+
+  type SignalUpdate = Extract<IncidentUpdate, { op: 'signal' }>;
+  const signal = (over: Partial<Omit<SignalUpdate, 'evidence'>> & { evidence: Partial<Evidence> & { eventId: string } }): IncidentUpdate => ({
+    op: 'signal',
+    proposedId: over.proposedId ?? `p-${over.fingerprint ?? 'oom'}-${over.evidence.occurrenceId ?? over.evidence.eventId}`,
+    fingerprint: over.fingerprint ?? 'oom-kill|h1|ctr:hog',
+    kbId: over.kbId ?? 'oom-kill',
+    title: over.title ?? 'Container killed by the kernel OOM killer',
+    severity: over.severity ?? 'critical',
+    host: over.host ?? 'h1',
+    container: over.container === undefined ? { id: CID, name: 'hog', image: 'busybox' } : over.container,
+    compose: over.compose ?? null,
+    facts: null,
+    evidence: {
+      occurrenceId: over.evidence.eventId,
+      detector: 'oom-kill/docker-oom',
+      ts: base,
+      kind: 'docker',
+      source: 'docker-events',
+      message: 'container oom',
+      ...over.evidence,
+    },
+  });
+  const query = (q: Record<string, unknown>) => IncidentQuery.parse(q);
+
+  describe(`incident store contract: ${name}`, () => {
+    it('files one incident per fingerprint; an occurrence counts once however many signals it has', async () => {
+      const store = await open();
+      await store.apply([
+        signal({ evidence: { eventId: 'e1', message: 'container oom hog' } }),
+        signal({ evidence: { eventId: 'k1', occurrenceId: 'e1', kind: 'kernel', ts: base + 5, message: 'Memory cgroup out of memory: Killed process 42 (sh)' } }),
+        signal({ evidence: { eventId: 'd1', occurrenceId: 'e1', ts: base + 10, message: 'container die (exitCode=137)' } }),
+      ]);
+      const page = await store.search(query({ kb: 'oom-kill' }));
+      expect(page.incidents).toHaveLength(1);
+      const [incident] = page.incidents;
+      expect(incident).toMatchObject({ kbId: 'oom-kill', host: 'h1', status: 'open', count: 1, container: { id: CID, name: 'hog', image: 'busybox' } });
+      expect(incident?.firstSeen).toBe(new Date(base).toISOString());
+      expect(incident?.lastSeen).toBe(new Date(base + 10).toISOString());
+      const detail = await store.get(incident?.id ?? '');
+      expect(detail?.evidence.map((e) => e.eventId).sort()).toEqual(['d1', 'e1', 'k1']);
+      await store.close();
+    });
+
+    it('replaying the same updates changes nothing; a new occurrence increments the count', async () => {
+      const store = await open();
+      const first = [signal({ evidence: { eventId: 'e1' } }), signal({ evidence: { eventId: 'd1', occurrenceId: 'e1', ts: base + 10 } })];
+      await store.apply(first);
+      await store.apply(first);
+      await store.apply([signal({ proposedId: 'other-id', evidence: { eventId: 'e2', ts: base + 600_000 } })]);
+      await store.apply([signal({ proposedId: 'other-id', evidence: { eventId: 'e2', ts: base + 600_000 } })]);
+      const { incidents } = await store.search(query({}));
+      expect(incidents).toHaveLength(1);
+      expect(incidents[0]?.count).toBe(2);
+      await store.close();
+    });
+
+    it('moves a retracted occurrence into the incident that explains it, deleting an emptied one', async () => {
+      const store = await open();
+      await store.apply([signal({ evidence: { eventId: 'e1' } })]);
+      await store.apply([
+        signal({ fingerprint: 'jvm-heap|h1|ctr:hog', kbId: 'jvm-heap', title: 'JVM heap', severity: 'high', evidence: { eventId: 'k1', detector: 'jvm-heap/killed-java' } }),
+        { op: 'retract', fingerprint: 'oom-kill|h1|ctr:hog', occurrenceId: 'e1', intoFingerprint: 'jvm-heap|h1|ctr:hog', intoOccurrenceId: 'k1' },
+      ]);
+      const { incidents } = await store.search(query({}));
+      expect(incidents.map((i) => [i.kbId, i.count])).toEqual([['jvm-heap', 1]]);
+      const detail = await store.get(incidents[0]?.id ?? '');
+      expect(detail?.evidence.map((e) => e.eventId).sort()).toEqual(['e1', 'k1']);
+      await store.close();
+    });
+
+    it('searches full text and filters, newest first, with a cursor over pages', async () => {
+      const store = await open();
+      const updates: IncidentUpdate[] = [];
+      for (let i = 0; i < 7; i += 1) {
+        updates.push(
+          signal({
+            fingerprint: `disk-full|h${i % 2}|ctr:writer-${i}`,
+            kbId: 'disk-full',
+            title: 'Disk full',
+            severity: 'high',
+            host: `h${i % 2}`,
+            container: { id: `${i}`.repeat(64), name: `writer-${i}`, image: i === 3 ? 'registry.example/zebrafish:16' : 'busybox' },
+            evidence: { eventId: `w${i}`, ts: base + i * 1000, kind: 'log', message: `dd: error writing '/data/x${i}': No space left on device` },
+          }),
+        );
+      }
+      updates.push(signal({ container: { id: BID, name: 'other', image: 'busybox' }, fingerprint: 'oom-kill|h1|ctr:other', evidence: { eventId: 'o1', ts: base + 50_000 } }));
+      await store.apply(updates);
+
+      expect((await store.search(query({ q: 'space left' }))).incidents).toHaveLength(7);
+      expect((await store.search(query({ q: 'zebrafish' }))).incidents.map((i) => i.container?.name)).toEqual(['writer-3']);
+      expect((await store.search(query({ kb: 'disk-full', host: 'h1' }))).incidents).toHaveLength(3);
+      expect((await store.search(query({ container: 'writer-5' }))).incidents).toHaveLength(1);
+      expect((await store.search(query({ container: BID.slice(0, 12) }))).incidents.map((i) => i.kbId)).toEqual(['oom-kill']);
+      expect((await store.search(query({ severity: 'critical' }))).incidents).toHaveLength(1);
+      expect((await store.search(query({ since: new Date(base + 4000).toISOString() }))).incidents).toHaveLength(4);
+      expect((await store.search(query({ until: String(base + 1000) }))).incidents).toHaveLength(2);
+      expect((await store.search(query({ q: '"); DROP TABLE incidents; --' }))).incidents).toHaveLength(0);
+
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.search(query({ limit: 3, ...(cursor ? { cursor } : {}) }));
+        expect(page.incidents.length).toBeLessThanOrEqual(3);
+        seen.push(...page.incidents.map((i) => i.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen).toHaveLength(8);
+      expect(new Set(seen).size).toBe(8);
+      const all = (await store.search(query({ limit: 500 }))).incidents;
+      expect(all.map((i) => i.id)).toEqual(seen);
+      expect(all.map((i) => Date.parse(i.lastSeen))).toEqual([...all.map((i) => Date.parse(i.lastSeen))].sort((a, b) => b - a));
+      await store.close();
+    });
+
+    it('reports recently active occurrences so a restarted classifier keeps correlating', async () => {
+      const store = await open();
+      await store.apply([signal({ evidence: { eventId: 'e1', ts: base } }), signal({ evidence: { eventId: 'd1', occurrenceId: 'e1', ts: base + 20 } })]);
+      const active = await store.activeOccurrences(base - 1);
+      expect(active).toEqual([{ fingerprint: 'oom-kill|h1|ctr:hog', incidentId: expect.any(String), occurrenceId: 'e1', lastTs: base + 20 }]);
+      expect(await store.activeOccurrences(base + 21)).toEqual([]);
+      await store.close();
+    });
+  });
+}

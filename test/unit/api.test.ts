@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { loadKnowledgeBase } from '../../shared/kb/load.js';
+import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
+import { openDatabase } from '../../shared/sqlite.js';
+import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
+import { buildServer } from '../../services/api/server.js';
+
+const TOKEN = 'test-admin-token-0123456789';
+const auth = { authorization: `Bearer ${TOKEN}` };
+const kb = loadKnowledgeBase();
+let server: FastifyInstance;
+let incidentId: string;
+
+beforeAll(async () => {
+  const store = new SqliteIncidentStore(openDatabase(':memory:'), kb);
+  await store.apply([
+    {
+      op: 'signal',
+      proposedId: 'inc-oom-1',
+      fingerprint: 'oom-kill|h1|ctr:hog',
+      kbId: 'oom-kill',
+      title: 'Container killed by the kernel OOM killer',
+      severity: 'critical',
+      host: 'h1',
+      container: { id: 'c'.repeat(64), name: 'hog', image: 'busybox' },
+      compose: null,
+      facts: null,
+      evidence: { eventId: 'e1', occurrenceId: 'e1', detector: 'oom-kill/x', ts: Date.UTC(2026, 10, 27), kind: 'docker', source: 'docker-events', message: 'container oom hog <script>alert(1)</script>' },
+    },
+  ]);
+  const registry = new MetricsRegistry();
+  pipelineMetrics(registry).received.inc({ source: 'kmsg' }, 3);
+  server = await buildServer({ store, kb, metrics: registry, tokens: [{ token: TOKEN, scope: 'admin' }], health: async () => ({ store: { ok: true } }) });
+  incidentId = (await store.search({ limit: 1 })).incidents[0]?.id ?? '';
+});
+afterAll(async () => server.close());
+
+describe('REST API on the real embedded store', () => {
+  it('refuses requests without a token or with a wrong one, with a clear 401', async () => {
+    const missing = await server.inject({ url: '/api/v1/incidents' });
+    expect(missing.statusCode).toBe(401);
+    expect(missing.json()).toMatchObject({ code: 'FP_UNAUTHORIZED', message: expect.stringContaining('Authorization') });
+    const wrong = await server.inject({ url: '/api/v1/incidents', headers: { authorization: 'Bearer nope' } });
+    expect(wrong.statusCode).toBe(401);
+  });
+
+  it('lists incidents with the documented fields', async () => {
+    const res = await server.inject({ url: '/api/v1/incidents?kb=oom-kill&limit=10', headers: auth });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.nextCursor).toBeNull();
+    expect(body.incidents).toHaveLength(1);
+    expect(body.incidents[0]).toMatchObject({
+      id: incidentId,
+      kbId: 'oom-kill',
+      severity: 'critical',
+      status: 'open',
+      host: 'h1',
+      container: { id: 'c'.repeat(64), name: 'hog', image: 'busybox' },
+      count: 1,
+      firstSeen: '2026-11-27T00:00:00.000Z',
+      lastSeen: '2026-11-27T00:00:00.000Z',
+    });
+  });
+
+  it('full-text search finds incidents by the KB entry text', async () => {
+    const res = await server.inject({ url: `/api/v1/incidents?q=${encodeURIComponent('memory-swap')}`, headers: auth });
+    expect(res.json().incidents.map((i: { kbId: string }) => i.kbId)).toEqual(['oom-kill']);
+  });
+
+  it('serves one incident with the KB entry why and fix, and the evidence', async () => {
+    const res = await server.inject({ url: `/api/v1/incidents/${incidentId}`, headers: auth });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.kb.id).toBe('oom-kill');
+    expect(body.kb.why.length).toBeGreaterThan(40);
+    expect(body.kb.fix.length).toBeGreaterThan(0);
+    expect(body.evidence[0]).toMatchObject({ eventId: 'e1', kind: 'docker' });
+  });
+
+  it.each([
+    ['/api/v1/incidents?limit=501', 'querystring.limit'],
+    ['/api/v1/incidents?limit=abc', 'querystring.limit'],
+    ['/api/v1/incidents?severity=apocalyptic', 'querystring.severity'],
+    ['/api/v1/incidents?since=yesterday', 'querystring.since'],
+    ['/api/v1/incidents?colour=red', 'colour'],
+    ['/api/v1/incidents?cursor=garbage', 'cursor'],
+    ['/api/v1/incidents/..%2F..%2Fetc', 'params.id'],
+  ])('rejects %s with a 400 naming %s', async (url, field) => {
+    const res = await server.inject({ url, headers: auth });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'FP_BAD_REQUEST', message: expect.stringContaining(field) });
+  });
+
+  it('answers 404 with a stable code for unknown incidents, KB ids and routes', async () => {
+    for (const url of ['/api/v1/incidents/doesnotexist', '/api/v1/kb/nope', '/api/v1/nothing-here']) {
+      const res = await server.inject({ url, headers: auth });
+      expect(res.statusCode).toBe(404);
+      expect(res.json().code).toBe('FP_NOT_FOUND');
+    }
+  });
+
+  it('serves the knowledge base', async () => {
+    const list = await server.inject({ url: '/api/v1/kb', headers: auth });
+    expect(list.json().entries.map((e: { id: string }) => e.id)).toEqual(expect.arrayContaining(['oom-kill', 'pids-exhausted', 'sigterm-ignored']));
+    const one = await server.inject({ url: '/api/v1/kb/pids-exhausted', headers: auth });
+    expect(one.json()).toMatchObject({ id: 'pids-exhausted', detectors: expect.any(Array) });
+  });
+
+  it('serves /healthz and Prometheus /metrics without a token', async () => {
+    expect((await server.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok', components: { store: { ok: true } } });
+    const metrics = await server.inject({ url: '/metrics' });
+    expect(metrics.headers['content-type']).toContain('text/plain');
+    expect(metrics.body).toContain('fineprint_events_received_total{source="kmsg"} 3');
+  });
+});
