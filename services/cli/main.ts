@@ -3,7 +3,11 @@ import { loadConfig } from '../../shared/config.js';
 import { commonConfig } from '../../shared/config.js';
 import { FineprintError } from '../../shared/errors.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
+import { join, resolve } from 'node:path';
+import { PACKAGE_ROOT } from '../../shared/paths.js';
 import { classifyStream, openInput, parseFormat } from './classify.js';
+import { checkKbDocs, driftCount, writeKbDocs } from './kb-docs.js';
+import { detectionOf, renderEntryText, renderKbDocs } from './kb-render.js';
 import { startAllInOne } from './start.js';
 
 const USAGE = `Usage: fineprint <command> [options]
@@ -15,6 +19,7 @@ Commands:
                             FMT: auto (default), kmsg, dmesg, syslog, docker-event, docker-log, log
   kb list                   List the knowledge base entries
   kb show ID                Show one entry: why it happens, how to fix it
+  kb docs [--check] [DIR]   Write the reference pages (default docs/kb); --check exits 1 on drift
   help                      Show this help
 
 Configuration comes from the environment (see README.md, "Configuration").`;
@@ -50,29 +55,37 @@ function kb(args: string[]): number {
   const [sub, id] = args;
   if (sub === 'list') {
     const width = Math.max(...entries.entries.map((e) => e.id.length));
-    for (const e of entries.entries) process.stdout.write(`${e.id.padEnd(width)}  ${e.severity.padEnd(8)}  ${e.title}\n`);
+    for (const e of entries.entries) {
+      process.stdout.write(`${e.id.padEnd(width)}  ${e.severity.padEnd(8)}  ${detectionOf(e).padEnd(7)}  ${e.title}\n`);
+    }
     return 0;
   }
   if (sub === 'show' && id) {
     const entry = entries.byId.get(id);
     if (!entry) return fail(`no KB entry "${id}" (see: fineprint kb list)`);
-    const lines = [
-      `${entry.id}: ${entry.title} [${entry.severity}]`,
-      `From the talk: ${entry.talk}`,
-      '',
-      'Why:',
-      `  ${entry.why.trim().replace(/\n/g, '\n  ')}`,
-      '',
-      'Fix:',
-      ...entry.fix.map((f) => `  - ${f}`),
-      '',
-      'References:',
-      ...entry.references.map((r) => `  - ${r.title}: ${r.url}`),
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
+    process.stdout.write(renderEntryText(entry));
     return 0;
   }
-  return fail('usage: fineprint kb list | fineprint kb show ID');
+  if (sub === 'docs') {
+    const { values, positionals } = parseArgs({ args: args.slice(1), options: { check: { type: 'boolean' } }, allowPositionals: true });
+    if (positionals.length > 1) return fail('kb docs takes at most one DIR');
+    const dir = resolve(positionals[0] ?? join(PACKAGE_ROOT, 'docs', 'kb'));
+    const pages = renderKbDocs(entries);
+    const drift = values.check ? checkKbDocs(dir, pages) : writeKbDocs(dir, pages);
+    const report = [
+      ...drift.missing.map((f) => `missing  ${join(dir, f)}`),
+      ...drift.changed.map((f) => `changed  ${join(dir, f)}`),
+      ...drift.extra.map((f) => `extra    ${join(dir, f)}`),
+    ];
+    if (values.check) {
+      if (driftCount(drift) === 0) return 0;
+      process.stderr.write(`fineprint: docs drift from kb/ (run: npm run docs:kb):\n${report.join('\n')}\n`);
+      return 1;
+    }
+    process.stdout.write(`${pages.size} pages in ${dir}, ${driftCount(drift)} written or removed\n`);
+    return 0;
+  }
+  return fail('usage: fineprint kb list | fineprint kb show ID | fineprint kb docs [--check] [DIR]');
 }
 
 /** Runs the CLI; returns the exit status. */

@@ -28,6 +28,9 @@ async function onlyIncident(container: string, kbId: string, timeoutMs = 30_000)
   expect(all.map((i) => i.kbId)).toEqual([kbId]);
   expect(all[0]?.container?.name).toBe(container);
   expect(all[0]?.count).toBeGreaterThanOrEqual(1);
+  // Kernel lines name only the cgroup id: none may have filed a second, id-named incident.
+  const byId = await incidentsOf(fp.url, { container: found.container?.id ?? '' });
+  expect(byId.map((i) => i.id)).toEqual([found.id]);
   return all[0] ?? found;
 }
 

@@ -94,7 +94,8 @@ describe('collector sources on a real Docker engine and /dev/kmsg', () => {
       const oomKill = await eventually(() => sink.events((e) => e.kind === 'kernel' && e.message.startsWith('oom-kill:') && e.message.includes(id))[0], 'the kernel oom-kill line');
       expect(oomKill.container?.id).toBe(id);
       expect(oomKill.kernel?.cgroupIds).toEqual([id]);
-      const killed = await eventually(() => sink.events((e) => e.kind === 'kernel' && /Killed process \d+ \(sh\)/.test(e.message) && e.ts >= oomKill.ts)[0], 'the Killed process line');
+      const pid = /,pid=(\d+),/.exec(oomKill.message)?.[1];
+      const killed = await eventually(() => sink.events((e) => e.kind === 'kernel' && e.message.includes(`Killed process ${pid} (`))[0], 'the Killed process line');
       expect(killed.container?.id).toBe(id);
       expect(killed.kernel?.cgroupIds).toBeUndefined();
 
@@ -141,6 +142,13 @@ describe('collector sources on a real Docker engine and /dev/kmsg', () => {
     await source.start();
     await source.stop();
     expect(backfilled.events((e) => e.message.includes(token)).map((e) => e.id)).toEqual([event.id]);
+
+    // No device: an error, and a source that stays idle instead of failing the collector.
+    const ctx = { ...context(new MemorySink(), new MemoryCursors()), log: createLogger('collector-e2e', 'silent') };
+    source = createKmsgSource(ctx, { path: '/nonexistent/kmsg' });
+    await source.start();
+    await source.stop();
+    expect(ctx.metrics.errors.get({ stage: 'receiving', error_type: 'kmsg_unavailable' })).toBe(1);
   });
 
   it('container-logs reads the line of a container that exits at once, exactly once across a restart', async () => {
@@ -192,6 +200,30 @@ describe('collector sources on a real Docker engine and /dev/kmsg', () => {
       // Docker copies stdout and stderr concurrently: their relative order in the log is not fixed.
       const lines = sink.events((e) => e.kind === 'log' && e.container?.id === container.id);
       expect(lines.map((e) => `${e.log?.stream} ${e.message}`).sort()).toEqual(['stderr two', 'stdout one', 'stdout three']);
+    } finally {
+      await events.stop();
+      await logs.stop();
+    }
+  });
+
+  it('container-logs drops lines beyond the per-container rate and counts them', async () => {
+    const sink = new MemorySink();
+    const ctx = context(sink, new MemoryCursors());
+    const logs = createContainerLogsSource(ctx, { accept: (m) => m.startsWith('line '), maxLinesPerSecond: 10 });
+    const events = createDockerEventsSource(ctx, { listener: { onEvent: (e) => logs.observe(e), onReconnect: () => logs.resync() } });
+    await logs.start();
+    await events.start();
+    try {
+      const container = await runContainer(docker, {
+        name: `${PREFIX}chatty`,
+        cmd: ['sh', '-c', 'i=0; while [ $i -lt 50 ]; do echo "line $i"; i=$((i+1)); done'],
+      });
+      const discarded = () => ctx.metrics.discarded.get({ source: 'container-logs', reason: 'rate_limit' });
+      const accepted = () => sink.events((e) => e.kind === 'log' && e.container?.id === container.id).length;
+      await eventually(() => (accepted() + discarded() === 50 ? true : undefined), 'all 50 lines accepted or discarded');
+      // A burst of one second's worth, plus what refilled while the burst was read.
+      expect(accepted()).toBeGreaterThanOrEqual(10);
+      expect(accepted()).toBeLessThan(20);
     } finally {
       await events.stop();
       await logs.stop();

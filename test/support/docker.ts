@@ -2,13 +2,12 @@
 // Every container made here has NetworkMode "none": the daemon runs with --bridge=none and this
 // machine allows loopback traffic only, so no test container may ever get a network.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
+import { PACKAGE_ROOT } from '../../shared/paths.js';
 
 export const TEST_IMAGE = 'fineprint-test/busybox:latest';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DEFAULT_SOCKET = path.join(REPO_ROOT, '.cache', 'dockerd', 'docker.sock');
+const DEFAULT_SOCKET = path.join(PACKAGE_ROOT, '.cache', 'dockerd', 'docker.sock');
 
 /** Socket path of the test daemon: DOCKER_HOST (unix:// only), else the repo's private daemon. */
 export function testDockerSocket(): string {

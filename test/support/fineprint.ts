@@ -3,11 +3,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Incident, IncidentDetail } from '../../shared/incident.js';
-import { waitFor } from './docker.js';
+import { PACKAGE_ROOT } from '../../shared/paths.js';
+import { testDockerSocket, waitFor } from './docker.js';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The checkout (also right when this file runs compiled, from dist/). */
+export const REPO_ROOT = PACKAGE_ROOT;
 export const BIN = path.join(REPO_ROOT, 'bin', 'fineprint.js');
 export const TEST_TOKEN = 'e2e-admin-token-0123456789abcdef';
 
@@ -32,6 +33,7 @@ export async function startFineprint(env: Record<string, string> = {}, dataDir =
     cwd: REPO_ROOT,
     env: {
       ...process.env,
+      DOCKER_HOST: `unix://${testDockerSocket()}`,
       FINEPRINT_DATA_DIR: dataDir,
       FINEPRINT_API_PORT: '0',
       FINEPRINT_ADMIN_TOKEN: TEST_TOKEN,

@@ -181,6 +181,7 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
     };
   }
 
+  /** Starts following; returns once the stream is open (it runs on until the container stops). */
   async function follow(c: Tracked): Promise<void> {
     if (c.follower || stopping) return;
     if (followers >= maxFollowers) {
@@ -188,33 +189,47 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
       cappedLogged = true;
       return;
     }
+    // Registered before the request, so stop() and drain() can abort a request that hangs.
     const abort = new AbortController();
-    const session = newSession(c);
-    const stream = await docker.getContainer(c.id).logs({
-      follow: true,
-      stdout: true,
-      stderr: true,
-      timestamps: true,
-      since: nanosToSince(session.since.t),
-      abortSignal: abort.signal,
-    });
+    let ended!: () => void;
+    const follower = { abort, done: new Promise<void>((resolve) => (ended = resolve)) };
+    c.follower = follower;
     followers++;
+    const session = newSession(c);
     const read = reader(c, session);
-    const done = new Promise<void>((resolve) => {
-      stream.on('data', (chunk: Buffer) => read.push(chunk));
-      stream.on('error', (err: Error) => {
-        if (!abort.signal.aborted) log.warn({ err, containerId: c.id }, 'A container log stream failed.');
-        resolve();
-      });
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-    }).then(() => {
-      read.end();
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      // An aborted stream may stop mid-line: that line is read again, whole, by the next read.
+      if (!abort.signal.aborted) read.end();
       followers--;
       if (followers < maxFollowers) cappedLogged = false;
-      if (c.follower?.abort === abort) c.follower = undefined;
+      if (c.follower === follower) c.follower = undefined;
+      ended();
+    };
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await docker.getContainer(c.id).logs({
+        follow: true,
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        since: nanosToSince(session.since.t),
+        abortSignal: abort.signal,
+      });
+    } catch (err) {
+      finish();
+      if (abort.signal.aborted) return;
+      throw err;
+    }
+    stream.on('data', (chunk: Buffer) => read.push(chunk));
+    stream.on('error', (err: Error) => {
+      if (!abort.signal.aborted) log.warn({ err, containerId: c.id }, 'A container log stream failed.');
+      finish();
     });
-    c.follower = { abort, done };
+    stream.on('end', finish);
+    stream.on('close', finish);
   }
 
   /** Reads what the container logged since the position, up to now (after it exited: up to its end). */

@@ -72,7 +72,9 @@ export function createHostProbeSource(ctx: SourceContext, options: HostProbeOpti
   }
 
   async function disk(ts: number): Promise<void> {
-    dataRoot ??= (await docker.info()).DockerRootDir as string;
+    // The typings omit info's options; dockerode passes abortSignal through as for every call.
+    const info = docker.info as unknown as (opts: { abortSignal: AbortSignal }) => Promise<{ DockerRootDir: string }>;
+    dataRoot ??= (await info.call(docker, { abortSignal: AbortSignal.timeout(DOCKER_TIMEOUT_MS) })).DockerRootDir;
     const root = dataRoot;
     const fs = await statfs(root);
     // As df computes it: space reserved for root counts as neither used nor available.

@@ -1,8 +1,8 @@
 import { constants, type FileHandle, open, readFile } from 'node:fs/promises';
-import { RECORD_VERSION } from '../../../shared/event.js';
+import { type ContainerRef, RECORD_VERSION } from '../../../shared/event.js';
 import { redactText } from '../../../shared/redact.js';
 import { Batcher } from '../batcher.js';
-import { sleep } from '../docker-api.js';
+import { inspectContainer, sleep } from '../docker-api.js';
 import { containerIdsInCgroupPaths, OomKillTracker, parseKmsgRecord } from '../kmsg-record.js';
 import type { Source, SourceContext } from './source.js';
 
@@ -48,10 +48,30 @@ export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}):
   let bootId = 'unknown';
   let bootTimeMs = 0;
   let lastSeq: number | undefined;
+  /** Time of the newest record read, ms since the epoch. */
+  let newestTs = 0;
   /** Records in the ring buffer at start are skipped unless resuming or backfilling. */
   let skipBeforeUsec = -1;
 
-  function handleRecord(text: string): void {
+  const known = new Map<string, ContainerRef>();
+  /**
+   * Kernel lines name a container only by its cgroup id. The name is looked up here, on the host,
+   * so the line groups with the Docker events of the same container even if it reaches the
+   * classifier before the container's facts do.
+   */
+  async function describe(id: string): Promise<ContainerRef> {
+    const cached = known.get(id);
+    if (cached) return cached;
+    const info = await inspectContainer(ctx.docker, id).catch(() => undefined);
+    if (!info) return { id };
+    const ref = { id: info.Id, name: info.Name.replace(/^\//, ''), image: info.Config.Image };
+    // Bounded: a host runs far fewer containers than this between two OOM reports.
+    if (known.size >= 1024) known.clear();
+    known.set(id, ref);
+    return ref;
+  }
+
+  async function handleRecord(text: string): Promise<void> {
     const record = parseKmsgRecord(text);
     if (!record) {
       metrics.errors.inc({ stage: 'receiving', error_type: 'parse_failed' });
@@ -66,10 +86,13 @@ export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}):
       }
     }
     lastSeq = record.seq;
+    const ts = Math.round(bootTimeMs + record.tsUsec / 1000);
+    newestTs = ts;
     const cgroupIds = containerIdsInCgroupPaths(record.message);
     const containerId = tracker.containerOf(record, cgroupIds);
     if (record.tsUsec <= skipBeforeUsec) return;
     metrics.received.inc({ source: NAME });
+    const container = containerId ? await describe(containerId) : undefined;
     batcher.push({
       type: 'event',
       event: {
@@ -78,9 +101,9 @@ export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}):
         host: ctx.host,
         kind: 'kernel',
         source: NAME,
-        ts: Math.round(bootTimeMs + record.tsUsec / 1000),
+        ts,
         message: redactText(record.message).slice(0, MAX_MESSAGE),
-        ...(containerId ? { container: { id: containerId } } : {}),
+        ...(container ? { container } : {}),
         kernel: {
           seq: record.seq,
           level: record.level,
@@ -105,10 +128,15 @@ export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}):
         throw err;
       }
       if (bytesRead === 0) break;
-      handleRecord(buffer.toString('utf8', 0, bytesRead));
+      await handleRecord(buffer.toString('utf8', 0, bytesRead));
     }
     const seq = lastSeq;
-    if (seq !== undefined && seq !== before) batcher.commit(() => cursors.set(CURSOR_KEY, `${bootId}:${seq}`));
+    if (seq === undefined || seq === before) return;
+    const newest = newestTs;
+    batcher.commit(() => {
+      cursors.set(CURSOR_KEY, `${bootId}:${seq}`);
+      metrics.cursorLag.set({ source: NAME }, Math.max(0, (Date.now() - newest) / 1000));
+    });
   }
 
   async function run(fd: FileHandle): Promise<void> {
