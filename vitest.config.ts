@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: fast unit tests run in parallel; e2e tests share one real Docker engine (and the
-// host's /dev/kmsg), so their files run one at a time with generous timeouts.
+// Three projects: fast unit tests run in parallel; e2e tests share one real Docker engine (and the
+// host's /dev/kmsg), so their files run one at a time with generous timeouts; integration tests
+// talk to the real Kafka and Elasticsearch (scripts/services/), one file at a time too.
 export default defineConfig({
   test: {
     projects: [
@@ -16,6 +17,16 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           fileParallelism: false,
           testTimeout: 120_000,

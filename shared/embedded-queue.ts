@@ -3,9 +3,18 @@ import { CollectorRecord, recordKey } from './event.js';
 import type { SqliteDatabase } from './sqlite.js';
 import type { CursorStore, RecordBatch, RecordSink, RecordSource } from './transport.js';
 
-/** How long consumed records stay in the queue (for replays and classifier warm-up). */
-const RETENTION_MS = 24 * 3_600_000;
 const BATCH = 500;
+
+export interface EmbeddedQueueOptions {
+  /** How long consumed records stay (ms). Default 24 h (all-in-one); a collector's buffer keeps none. */
+  retentionMs?: number;
+  /**
+   * Most records kept unconsumed: past it the oldest are dropped and reported through `onDrop`
+   * (a collector's buffer while Kafka is down must not fill the disk). Default: no limit.
+   */
+  maxBacklog?: number;
+  onDrop?: (count: number) => void;
+}
 
 /**
  * The all-in-one transport: an append-only table in the embedded SQLite database. A write is durable
@@ -14,7 +23,13 @@ const BATCH = 500;
 export class EmbeddedQueue {
   private readonly appended = new EventEmitter();
 
-  constructor(private readonly db: SqliteDatabase) {
+  private readonly retentionMs: number;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly options: EmbeddedQueueOptions = {},
+  ) {
+    this.retentionMs = options.retentionMs ?? 24 * 3_600_000;
     db.exec(`
       CREATE TABLE IF NOT EXISTS queue (offset INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, body TEXT NOT NULL, ts INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS queue_offsets (consumer TEXT PRIMARY KEY, offset INTEGER NOT NULL);
@@ -29,13 +44,31 @@ export class EmbeddedQueue {
       const now = Date.now();
       for (const record of records) insert.run(recordKey(record), JSON.stringify(record), now);
     });
+    const { maxBacklog, onDrop } = this.options;
+    const span = this.db.prepare<[], { low: number | null; high: number | null }>('SELECT MIN(offset) AS low, MAX(offset) AS high FROM queue');
+    const dropBefore = this.db.prepare('DELETE FROM queue WHERE offset < ?');
     return {
       send: async (records) => {
         if (records.length === 0) return;
         insertAll(records);
+        if (maxBacklog !== undefined) {
+          const { low, high } = span.get() ?? { low: null, high: null };
+          if (low !== null && high !== null && high - low + 1 > maxBacklog) {
+            const dropped = dropBefore.run(high - maxBacklog + 1).changes;
+            if (dropped > 0) onDrop?.(dropped);
+          }
+        }
         this.appended.emit('append');
       },
     };
+  }
+
+  /** Records appended but not yet consumed by `consumer` (the collector's buffer depth). */
+  backlog(consumer: string): number {
+    const row = this.db
+      .prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM queue WHERE offset > COALESCE((SELECT offset FROM queue_offsets WHERE consumer = ?), 0)')
+      .get(consumer);
+    return row?.n ?? 0;
   }
 
   cursors(): CursorStore {
@@ -99,9 +132,9 @@ export class EmbeddedQueue {
         }
         offset = (rows.at(-1) as { offset: number }).offset;
         commit.run(consumer, offset);
-        if (Date.now() - lastPrune > 60_000) {
+        if (Date.now() - lastPrune > (this.retentionMs === 0 ? 1000 : 60_000)) {
           lastPrune = Date.now();
-          prune.run(offset, Date.now() - RETENTION_MS);
+          prune.run(offset, Date.now() - this.retentionMs);
         }
       }
     };

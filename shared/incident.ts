@@ -83,3 +83,10 @@ export const IncidentUpdate = z.discriminatedUnion('op', [
   }),
 ]);
 export type IncidentUpdate = z.infer<typeof IncidentUpdate>;
+
+/** What the classifier writes to the incidents topic: one batch's updates, applied in order. */
+export const IncidentUpdateBatch = z.object({
+  v: z.literal(1),
+  updates: z.array(IncidentUpdate).min(1).max(1000),
+});
+export type IncidentUpdateBatch = z.infer<typeof IncidentUpdateBatch>;

@@ -3,7 +3,7 @@ import type { IncidentUpdate } from '../../shared/incident.js';
 import type { Logger } from '../../shared/log.js';
 import type { PipelineMetrics } from '../../shared/metrics.js';
 import type { ActiveOccurrence } from '../../shared/store/index.js';
-import type { RecordBatch } from '../../shared/transport.js';
+import type { CollectorRecord } from '../../shared/event.js';
 import { Correlator, DEFAULT_MERGE_WITHIN_MS } from './correlate.js';
 import { Detection } from './detect.js';
 import type { FactsCache } from './enrich.js';
@@ -13,16 +13,11 @@ export { compileKb, type CompiledKb } from './match.js';
 export { FactsCache, type FactsPersistence } from './enrich.js';
 export { parseLine } from './parse.js';
 
-/** Where incident updates go: the store directly (all-in-one) or the incidents topic (distributed). */
-export interface IncidentSink {
-  apply(updates: IncidentUpdate[]): Promise<void>;
-  activeOccurrences(sinceTs: number): Promise<ActiveOccurrence[]>;
-}
-
 export interface ClassifierOptions {
   kb: CompiledKb;
   facts: FactsCache;
-  sink: IncidentSink;
+  /** Recently active occurrences from the incident store, to resume correlation after a restart. */
+  activeOccurrences?: (sinceTs: number) => Promise<ActiveOccurrence[]>;
   metrics: PipelineMetrics;
   log: Logger;
   mergeWithinMs?: number;
@@ -31,14 +26,17 @@ export interface ClassifierOptions {
 export interface Classifier {
   /** Picks up correlation where a previous run left off. */
   restore(): Promise<void>;
-  /** Classifies a batch; resolves once the resulting updates are durable. */
-  handle(batch: RecordBatch): Promise<void>;
+  /**
+   * Classifies records in order into incident updates for the store (all-in-one) or the incidents
+   * topic (distributed); the caller makes them durable before committing its offset.
+   */
+  classify(records: readonly CollectorRecord[]): IncidentUpdate[];
   /** Classifies one event without writing anything (the `classify` command, fixtures). */
   updatesFor(event: NormalizedEvent): IncidentUpdate[];
 }
 
 export function createClassifier(options: ClassifierOptions): Classifier {
-  const { kb, facts, sink, metrics } = options;
+  const { kb, facts, metrics } = options;
   const mergeWithinMs = options.mergeWithinMs ?? DEFAULT_MERGE_WITHIN_MS;
   const detection = new Detection(kb.maxSpanMs);
   const correlator = new Correlator(kb.kb, mergeWithinMs);
@@ -54,11 +52,11 @@ export function createClassifier(options: ClassifierOptions): Classifier {
   return {
     updatesFor,
     async restore() {
-      correlator.restore(await sink.activeOccurrences(Date.now() - mergeWithinMs));
+      if (options.activeOccurrences) correlator.restore(await options.activeOccurrences(Date.now() - mergeWithinMs));
     },
-    async handle(batch) {
+    classify(records) {
       const updates: IncidentUpdate[] = [];
-      for (const record of batch.records) {
+      for (const record of records) {
         if (record.type === 'facts') {
           facts.update(record.facts);
           continue;
@@ -66,7 +64,6 @@ export function createClassifier(options: ClassifierOptions): Classifier {
         updates.push(...updatesFor(record.event));
         metrics.classified.inc();
       }
-      await sink.apply(updates);
       for (const update of updates) {
         if (update.op === 'signal' && update.evidence.occurrenceId === update.evidence.eventId) {
           metrics.incidents.inc({ kb: update.kbId });
@@ -77,6 +74,7 @@ export function createClassifier(options: ClassifierOptions): Classifier {
         lastSweep = now;
         correlator.sweep(now);
       }
+      return updates;
     },
   };
 }

@@ -8,12 +8,18 @@ import { PACKAGE_ROOT } from '../../shared/paths.js';
 import { classifyStream, openInput, parseFormat } from './classify.js';
 import { checkKbDocs, driftCount, writeKbDocs } from './kb-docs.js';
 import { detectionOf, renderEntryText, renderKbDocs } from './kb-render.js';
+import { startApiProcess } from '../api/run.js';
+import { startClassifierProcess } from '../classifier/run.js';
+import { startCollectorProcess } from '../collector/run.js';
 import { startAllInOne } from './start.js';
 
 const USAGE = `Usage: fineprint <command> [options]
 
 Commands:
   start                     Run fineprint all-in-one on this host (collector, classifier, API)
+  collector                 Distributed: watch this host, send to Kafka (FINEPRINT_KAFKA_BROKERS)
+  classifier                Distributed: classify events from Kafka into incident updates
+  api                       Distributed: file incidents into Elasticsearch, serve the REST API
   classify [--source FMT] [FILE|-]
                             Classify lines (one record a line) against the knowledge base;
                             FMT: auto (default), kmsg, dmesg, syslog, docker-event, docker-log, log
@@ -29,15 +35,23 @@ function fail(message: string): number {
   return 2;
 }
 
-async function start(): Promise<number> {
-  const running = await startAllInOne();
+/** How long a graceful stop may take before the process exits anyway (orchestrators SIGKILL at 30 s). */
+const STOP_DEADLINE_MS = 20_000;
+
+/**
+ * Runs a long-lived role until SIGINT or SIGTERM, stops it gracefully, then exits: client libraries
+ * (Kafka, Elasticsearch) may keep timers alive after their disconnect.
+ */
+async function runUntilSignal(start: () => Promise<{ stop(): Promise<void> }>): Promise<never> {
+  const running = await start();
   await new Promise<void>((resolve) => {
-    const shutdown = () => resolve();
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
   });
-  await running.stop();
-  return 0;
+  const deadline = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), STOP_DEADLINE_MS).unref());
+  const outcome = await Promise.race([running.stop().then(() => 'stopped' as const), deadline]);
+  if (outcome === 'late') process.stderr.write(`fineprint: graceful stop took over ${STOP_DEADLINE_MS / 1000}s; exiting\n`);
+  process.exit(outcome === 'late' ? 1 : 0);
 }
 
 async function classify(args: string[]): Promise<number> {
@@ -94,7 +108,13 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'start':
-        return await start();
+        return await runUntilSignal(() => startAllInOne());
+      case 'collector':
+        return await runUntilSignal(() => startCollectorProcess());
+      case 'classifier':
+        return await runUntilSignal(() => startClassifierProcess());
+      case 'api':
+        return await runUntilSignal(() => startApiProcess());
       case 'classify':
         return await classify(rest);
       case 'kb':

@@ -37,7 +37,14 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
   const docker = dockerClient(config.DOCKER_HOST);
   const host = config.FINEPRINT_HOST_NAME;
 
-  const classifier = createClassifier({ kb: compiled, facts: new FactsCache(store), sink: store, metrics, log, mergeWithinMs: config.FINEPRINT_MERGE_WINDOW });
+  const classifier = createClassifier({
+    kb: compiled,
+    facts: new FactsCache(store),
+    activeOccurrences: (since) => store.activeOccurrences(since),
+    metrics,
+    log,
+    mergeWithinMs: config.FINEPRINT_MERGE_WINDOW,
+  });
   await classifier.restore();
   const records = queue.source('classifier', {
     onInvalid: (offset, reason) => {
@@ -49,7 +56,7 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
       log.error({ err: error }, 'classifying a batch failed; retrying it');
     },
   });
-  const running = records.run((batch) => classifier.handle(batch));
+  const running = records.run((batch) => store.apply(classifier.classify(batch.records)));
   running.catch((error: unknown) => log.fatal({ err: error }, 'classifier stopped'));
 
   const collector = createCollector(

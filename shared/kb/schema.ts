@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EventKind } from '../event.js';
+import { TALK_POINT_IDS } from './talk.js';
 
 export const Severity = z.enum(['info', 'low', 'medium', 'high', 'critical']);
 export type Severity = z.infer<typeof Severity>;
@@ -109,6 +110,38 @@ export type Fixture = z.infer<typeof Fixture>;
 
 export const Reference = z.object({ title: z.string().min(1), url: z.url() }).strict();
 
+/**
+ * How an entry is served: `runtime` (its detectors see it in Docker events, kernel messages, logs or
+ * host probes), `audit` (it cannot be seen in events or logs; the `fineprint audit` checks of the
+ * container and daemon configuration find it, see `audit`), or `both`.
+ */
+export const Detection = z.enum(['runtime', 'audit', 'both']);
+export type Detection = z.infer<typeof Detection>;
+
+/** One change since the talk (2016): the version that brought it and a reference that proves it. */
+export const Change = z
+  .object({
+    /** The Docker, kernel, runtime or application version, e.g. "Docker 1.13", "JDK 10, 8u191". */
+    version: z.string().min(2),
+    /** What changed, in a sentence. */
+    what: z.string().min(10),
+    /** Release notes, docs, issue or commit that proves it. */
+    reference: z.url(),
+  })
+  .strict();
+export type Change = z.infer<typeof Change>;
+
+/** What still holds on current Docker, kernels and runtimes, and what changed since the talk. */
+export const Today = z
+  .object({
+    /** What still bites today, in a few sentences. */
+    holds: z.string().min(20),
+    /** Changes since 2016, oldest first; may be empty when nothing changed. */
+    changed: z.array(Change),
+  })
+  .strict();
+export type Today = z.infer<typeof Today>;
+
 export const KbEntry = z
   .object({
     id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'kebab-case'),
@@ -121,13 +154,48 @@ export const KbEntry = z
     /** Concrete steps: flags, compose keys, daemon and app settings. */
     fix: z.array(z.string().min(5)).min(1),
     references: z.array(Reference).min(1),
-    detectors: z.array(Detector).min(1),
+    /**
+     * How this entry is served (runtime detectors, audit checks, or both). Optional for backwards
+     * compatibility, where absent it means `runtime`; every shipped entry sets it.
+     */
+    detection: Detection.optional(),
+    /** The points of the talk this entry covers (ids of shared/kb/talk.ts); empty for "beyond the talk". */
+    covers: z.array(z.enum(TALK_POINT_IDS)).optional(),
+    /** What still holds today and what changed since the talk; every shipped entry sets it. */
+    today: Today.optional(),
+    /**
+     * What `fineprint audit` checks for this entry, in words (container inspect, daemon info, host).
+     * Required when `detection` is `audit` or `both`.
+     */
+    audit: z.array(z.string().min(10)).optional(),
+    /** Empty only for `detection: audit` (the fine print cannot be seen in events or logs). */
+    detectors: z.array(Detector),
     /** Entries whose occurrence for the same container this one replaces (a JVM OOM kill is jvm-heap, not oom-kill). */
     supersedes: z.array(z.string()).optional(),
-    fixtures: z.object({ positive: z.array(Fixture).min(1), negative: z.array(Fixture).min(1) }).strict(),
+    /** Real lines proving the detectors; both lists may be empty only for an audit entry without detectors. */
+    fixtures: z.object({ positive: z.array(Fixture), negative: z.array(Fixture) }).strict(),
   })
   .strict()
   .superRefine((entry, ctx) => {
+    const detection = entry.detection ?? 'runtime';
+    if (detection === 'audit') {
+      if (entry.detectors.length > 0) {
+        ctx.addIssue({ code: 'custom', path: ['detectors'], message: 'an audit entry has no detectors (use detection: both when events or logs show it)' });
+      }
+    } else {
+      if (entry.detectors.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['detectors'], message: `a ${detection} entry needs at least one detector (only detection: audit may have none)` });
+      }
+      if (entry.fixtures.positive.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['fixtures', 'positive'], message: 'every detector needs real lines that prove it (at least one positive fixture)' });
+      }
+      if (entry.fixtures.negative.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['fixtures', 'negative'], message: 'precision needs benign look-alikes (at least one negative fixture)' });
+      }
+    }
+    if (detection !== 'runtime' && (entry.audit ?? []).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['audit'], message: `a ${detection} entry says what the audit checks (at least one audit check)` });
+    }
     const seen = new Set<string>();
     entry.detectors.forEach((detector, index) => {
       if (seen.has(detector.id)) {
@@ -135,7 +203,7 @@ export const KbEntry = z
       }
       seen.add(detector.id);
     });
-    if (entry.detectors.every((d) => d.evidenceOnly)) {
+    if (entry.detectors.length > 0 && entry.detectors.every((d) => d.evidenceOnly)) {
       ctx.addIssue({ code: 'custom', path: ['detectors'], message: 'at least one detector must be able to open an incident' });
     }
   });

@@ -181,9 +181,10 @@ export class SqliteIncidentStore implements IncidentStore {
       if (update.op === 'signal') {
         const { evidence } = update;
         const id = s.current.get(update.fingerprint)?.id ?? update.proposedId;
-        s.insertIncident.run({ id, fingerprint: update.fingerprint, kbId: update.kbId, title: update.title, severity: update.severity, host: update.host, ts: evidence.ts, message: evidence.message });
+        // Evidence first: a replayed event changes nothing, not even an empty incident row.
         const inserted = s.insertEvidence.run(update.fingerprint, evidence.eventId, id, evidence.occurrenceId, evidence.ts, JSON.stringify(evidence));
         if (inserted.changes === 0) continue;
+        s.insertIncident.run({ id, fingerprint: update.fingerprint, kbId: update.kbId, title: update.title, severity: update.severity, host: update.host, ts: evidence.ts, message: evidence.message });
         s.touch.run({
           id,
           ts: evidence.ts,

@@ -91,7 +91,6 @@ export function classifierThroughput(records: number, minMs = 3000): ThroughputR
   const classifier = createClassifier({
     kb: compileKb(kb),
     facts: new FactsCache(),
-    sink: { apply: async () => undefined, activeOccurrences: async () => [] },
     metrics: pipelineMetrics(new MetricsRegistry()),
     log: createLogger('bench', 'silent'),
   });

@@ -2,12 +2,12 @@
 // every OOM kill is one incident with count 1 — nothing lost, nothing doubled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeContainers, runContainer, testDocker, waitFor } from '../support/docker.js';
+import { ALLOCATE } from '../support/scenarios.js';
 import { incidentsOf, startFineprint, tempDataDir, type RunningFineprint } from '../support/fineprint.js';
 
 const docker = testDocker();
 const PREFIX = `fp-restart-${process.pid}-`;
 const MB = 1024 * 1024;
-const ALLOCATE = ['sh', '-c', 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo ${#x}'];
 let fp: RunningFineprint | undefined;
 
 async function oomKill(name: string): Promise<void> {

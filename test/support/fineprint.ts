@@ -27,15 +27,23 @@ export function tempDataDir(prefix = 'fineprint-e2e-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
-/** Starts `fineprint start` and resolves once its API answers. */
-export async function startFineprint(env: Record<string, string> = {}, dataDir = tempDataDir()): Promise<RunningFineprint> {
-  const child = spawn(process.execPath, [BIN, 'start'], {
+export type Role = 'start' | 'collector' | 'classifier' | 'api';
+
+/** Starts `fineprint start` (all-in-one) and resolves once its API answers. */
+export function startFineprint(env: Record<string, string> = {}, dataDir = tempDataDir()): Promise<RunningFineprint> {
+  return startRole('start', env, dataDir);
+}
+
+/** Starts one role as its own process; resolves once it prints its API or status address. */
+export async function startRole(role: Role, env: Record<string, string> = {}, dataDir = tempDataDir()): Promise<RunningFineprint> {
+  const child = spawn(process.execPath, [BIN, role], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
       DOCKER_HOST: `unix://${testDockerSocket()}`,
       FINEPRINT_DATA_DIR: dataDir,
       FINEPRINT_API_PORT: '0',
+      FINEPRINT_STATUS_PORT: '0',
       FINEPRINT_ADMIN_TOKEN: TEST_TOKEN,
       FINEPRINT_PROBE_INTERVAL: '2',
       FINEPRINT_LOG_LEVEL: 'warn',
@@ -50,10 +58,10 @@ export async function startFineprint(env: Record<string, string> = {}, dataDir =
   const url = await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`fineprint exited with ${child.exitCode}:\n${out}`);
-      return /API at (http:\/\/[\d.:]+)/.exec(out)?.[1];
+      return /(?:API|status) at (http:\/\/[\d.:]+)/.exec(out)?.[1];
     },
-    30_000,
-    'fineprint start to print its API address',
+    60_000,
+    `fineprint ${role} to print its address`,
   );
   return {
     url,
@@ -62,7 +70,10 @@ export async function startFineprint(env: Record<string, string> = {}, dataDir =
     output: () => out,
     async stop() {
       child.kill('SIGTERM');
-      return exited;
+      const late = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const code = await exited;
+      clearTimeout(late);
+      return code;
     },
     async kill() {
       child.kill('SIGKILL');

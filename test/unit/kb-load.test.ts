@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FineprintError } from '../../shared/errors.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 
-/** The entries the product promises; each is one `kb/<id>.yaml`. */
-const SHIPPED_IDS = [
+/** The entries the all-in-one issue promises (ids are stable); each is one `kb/<id>.yaml`. */
+const PROMISED_IDS = [
   'oom-kill',
   'jvm-heap',
   'pids-exhausted',
@@ -30,15 +30,16 @@ const SHIPPED_IDS = [
 describe('the shipped knowledge base', () => {
   const kb = loadKnowledgeBase();
 
-  it('loads through the real loader with every promised entry', () => {
-    for (const id of SHIPPED_IDS) expect(kb.byId.has(id), `kb/${id}.yaml`).toBe(true);
-    expect(kb.entries.map((e) => e.id).sort()).toEqual([...SHIPPED_IDS].sort());
+  it('loads through the real loader with every promised entry, and the catalogue around them', () => {
+    for (const id of PROMISED_IDS) expect(kb.byId.has(id), `kb/${id}.yaml`).toBe(true);
+    expect(kb.entries.length).toBeGreaterThanOrEqual(40);
   });
 
-  it('gives every entry a mechanism, fixes, references and both kinds of fixtures', () => {
+  it('gives every entry a mechanism, fixes, references, and runtime entries both kinds of fixtures', () => {
     for (const entry of kb.entries) {
       expect(entry.fix.length, entry.id).toBeGreaterThan(0);
       expect(entry.references.length, entry.id).toBeGreaterThan(0);
+      if (entry.detection === 'audit') continue;
       expect(entry.fixtures.positive.length, entry.id).toBeGreaterThan(0);
       expect(entry.fixtures.negative.length, entry.id).toBeGreaterThan(0);
       expect(entry.detectors.some((d) => !d.evidenceOnly), entry.id).toBe(true);
@@ -161,6 +162,65 @@ describe('a malformed entry fails with FP_KB_INVALID naming the file and the fie
     expect(error.message).toContain('dup-detectors.yaml');
     expect(error.message).toContain('detectors.1.id');
     expect(error.message).toMatch(/duplicate detector id "same"/);
+  });
+
+  it('a runtime entry without detectors (only detection: audit may have none)', () => {
+    const entry = { ...validEntry('no-detectors'), detection: 'runtime', detectors: [] };
+    const error = loadError({ 'no-detectors.yaml': yaml(entry) });
+    expect(error.code).toBe('FP_KB_INVALID');
+    expect(error.message).toContain('no-detectors.yaml');
+    expect(error.message).toMatch(/\bdetectors\b.*only detection: audit may have none/);
+  });
+
+  it('an audit entry that does not say what the audit checks', () => {
+    const entry = { ...validEntry('silent-audit'), detection: 'audit', detectors: [], fixtures: { positive: [], negative: [] } };
+    const error = loadError({ 'silent-audit.yaml': yaml(entry) });
+    expect(error.code).toBe('FP_KB_INVALID');
+    expect(error.message).toContain('silent-audit.yaml');
+    expect(error.message).toMatch(/\baudit\b/);
+  });
+
+  it('an audit entry with detectors (it should say detection: both)', () => {
+    const entry = { ...validEntry('audit-with-detectors'), detection: 'audit', audit: ['The container runs without a memory limit.'] };
+    const error = loadError({ 'audit-with-detectors.yaml': yaml(entry) });
+    expect(error.code).toBe('FP_KB_INVALID');
+    expect(error.message).toMatch(/detectors: an audit entry has no detectors/);
+  });
+
+  it('a runtime entry without negative fixtures (precision needs benign look-alikes)', () => {
+    const entry = validEntry('no-negatives');
+    entry.fixtures = { positive: [{ lines: ['something broke 42'], format: 'log', origin: 'made up for the loader test' }], negative: [] };
+    const error = loadError({ 'no-negatives.yaml': yaml(entry) });
+    expect(error.code).toBe('FP_KB_INVALID');
+    expect(error.message).toContain('fixtures.negative');
+  });
+
+  it('a covers id that is not a point of the talk, and a today change without a reference', () => {
+    const entry = {
+      ...validEntry('bad-today'),
+      covers: ['not-a-talk-point'],
+      today: { holds: 'Still holds on every current Docker release.', changed: [{ version: 'Docker 1.13', what: 'Something changed in it.' }] },
+    };
+    const error = loadError({ 'bad-today.yaml': yaml(entry) });
+    expect(error.code).toBe('FP_KB_INVALID');
+    expect(error.message).toContain('covers.0');
+    expect(error.message).toContain('today.changed.0.reference');
+  });
+
+  it('accepts an audit entry with no detectors and no fixtures', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fineprint-kb-'));
+    dirs.push(dir);
+    const entry = {
+      ...validEntry('audit-only'),
+      detection: 'audit',
+      covers: ['user-namespaces'],
+      audit: ['The container runs as root without user namespace remapping.'],
+      today: { holds: 'Still off by default on every Docker release.', changed: [] },
+      detectors: [],
+      fixtures: { positive: [], negative: [] },
+    };
+    writeFileSync(join(dir, 'audit-only.yaml'), yaml(entry));
+    expect(loadKnowledgeBase(dir).byId.get('audit-only')?.detection).toBe('audit');
   });
 
   it('names the bad file even when other files in the directory are fine', () => {

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# A private single-node Elasticsearch for the tests: start | stop | env | status
+#
+# From Maven Central only: org.elasticsearch.distribution.integ-test-zip, the real server stripped
+# to core modules (no painless, no ingest, no _update_by_query: the store uses core APIs only).
+# Maven's local repository ($ROOT/.cache/m2) keeps the zip and $ROOT/.cache/elasticsearch keeps it
+# unpacked, so a second start downloads and unpacks nothing. Data persists across stop/start.
+#
+# Elasticsearch refuses to run as root: it runs as the system user fineprint-es (created here),
+# which owns config/, data/, logs/ and tmp/. Loopback only: HTTP 19200, transport 19300.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+D="$ROOT/.cache/elasticsearch"
+M2="$ROOT/.cache/m2"
+# 8.19 is the newest line on Maven Central's integ-test-zip, runs on Debian's Java 17 and matches
+# the @elastic/elasticsearch 8.19 client.
+ES_VERSION="${ES_VERSION:-8.19.21}"
+ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
+DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+ES_USER="fineprint-es"
+HTTP_PORT="${ES_HTTP_PORT:-19200}"
+TRANSPORT_PORT="${ES_TRANSPORT_PORT:-19300}"
+URL="http://127.0.0.1:$HTTP_PORT"
+START_TIMEOUT="${ES_START_TIMEOUT:-180}"
+
+log() { echo "[elasticsearch] $*" >&2; }
+
+# The server must read its install and write its state as $ES_USER: that needs every directory
+# above it to be searchable by others. A checkout under /root is not, so then the runtime lives
+# under /var/lib (the downloads stay cached in the checkout).
+others_can_reach() {
+  local dir="$1"
+  while [ "$dir" != / ]; do
+    [ -e "$dir" ] || { dir="$(dirname "$dir")"; continue; }
+    [ "$(( $(stat -c '0%a' "$dir") & 1 ))" = 1 ] || return 1
+    dir="$(dirname "$dir")"
+  done
+}
+if others_can_reach "$D"; then
+  RUN="$D"
+else
+  RUN="/var/lib/fineprint-es/$(echo -n "$ROOT" | sha256sum | cut -c1-12)"
+fi
+HOME_DIR="$RUN/elasticsearch-$ES_VERSION"
+CONF="$RUN/config"
+PIDFILE="$RUN/run/elasticsearch.pid"
+LAUNCHER_PIDFILE="$RUN/launcher.pid"
+LOG="$RUN/elasticsearch.out"
+
+health() {
+  curl -fsS --max-time "${1:-5}" "$URL/_cluster/health?wait_for_status=yellow&timeout=${2:-2s}" >/dev/null 2>&1
+}
+
+install_packages() {
+  local missing=()
+  command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null 2>&1 || missing+=(maven)
+  command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  if ! id -u "$ES_USER" >/dev/null 2>&1; then
+    log "creating system user $ES_USER"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$ES_USER"
+  fi
+}
+
+# ES 8.x runs on Java 17+; ES 9.x (ES_VERSION=9...) would need 21+, e.g. a Temurin JDK.
+java_home() {
+  if [ -n "${ES_JAVA_HOME:-}" ]; then echo "$ES_JAVA_HOME"; return 0; fi
+  local need=17 candidate major
+  [ "${ES_VERSION%%.*}" -ge 9 ] && need=21
+  for candidate in "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")" /usr/lib/jvm/*; do
+    [ -x "$candidate/bin/java" ] || continue
+    major="$("$candidate/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+    if [ -n "$major" ] && [ "${major%%.*}" -ge "$need" ]; then echo "$candidate"; return 0; fi
+  done
+  log "ERROR: Elasticsearch $ES_VERSION needs Java $need+; none found under /usr/lib/jvm"
+  exit 1
+}
+
+unpack() {
+  [ -f "$HOME_DIR/.complete" ] && return 0
+  local zip="$M2/org/elasticsearch/distribution/integ-test-zip/elasticsearch/$ES_VERSION/elasticsearch-$ES_VERSION.zip"
+  if [ ! -f "$zip" ]; then
+    log "downloading $ARTIFACT from Maven Central (cached in $M2)"
+    mkdir -p "$D"
+    if ! mvn -B -q -Dmaven.repo.local="$M2" "$DEPENDENCY_PLUGIN:get" -Dartifact="$ARTIFACT" -Dtransitive=false >"$D/mvn.log" 2>&1; then
+      log "ERROR: mvn could not fetch $ARTIFACT; last lines:"
+      tail -n 40 "$D/mvn.log" >&2 || true
+      exit 1
+    fi
+  fi
+  log "unpacking Elasticsearch $ES_VERSION into $HOME_DIR"
+  mkdir -p "$RUN"
+  local tmp
+  tmp="$(mktemp -d "$RUN/unpack.XXXXXX")"
+  unzip -q "$zip" -d "$tmp"
+  rm -rf "$HOME_DIR"
+  mv "$tmp/elasticsearch-$ES_VERSION" "$HOME_DIR"
+  rm -rf "$tmp"
+  chmod -R a+rX "$HOME_DIR"
+  touch "$HOME_DIR/.complete"
+}
+
+write_config() {
+  mkdir -p "$RUN/data" "$RUN/logs" "$RUN/tmp" "$RUN/run"
+  # The keystore and other generated files land in config/: it must be the user's, not the dist's.
+  if [ ! -f "$CONF/.from-$ES_VERSION" ]; then
+    rm -rf "$CONF"
+    cp -r "$HOME_DIR/config" "$CONF"
+    touch "$CONF/.from-$ES_VERSION"
+  fi
+  cat >"$CONF/elasticsearch.yml" <<EOF
+# Generated by scripts/services/elasticsearch.sh on each start.
+cluster.name: fineprint-test
+node.name: fineprint-es-1
+path.data: $RUN/data
+path.logs: $RUN/logs
+discovery.type: single-node
+# Loopback only; bound to loopback, the bootstrap checks only warn.
+network.host: 127.0.0.1
+http.port: $HTTP_PORT
+transport.port: $TRANSPORT_PORT
+# Set explicitly, or security auto-configures TLS and passwords on first start.
+xpack.security.enabled: false
+# vm.max_map_count is 65530 on these machines (ES wants 262144): no mmap, so no map exhaustion.
+node.store.allow_mmap: false
+# Test machines may have little free disk: never turn indices read-only over it.
+cluster.routing.allocation.disk.threshold_enabled: false
+EOF
+  chown -R "$ES_USER:$ES_USER" "$CONF" "$RUN/data" "$RUN/logs" "$RUN/tmp" "$RUN/run"
+}
+
+server_pid() {
+  local pid
+  [ -f "$PIDFILE" ] || return 1
+  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'org.elasticsearch' || return 1
+  echo "$pid"
+}
+
+launcher_pid() {
+  local pid
+  [ -f "$LAUNCHER_PIDFILE" ] || return 1
+  pid="$(cat "$LAUNCHER_PIDFILE" 2>/dev/null || true)"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+start_server() {
+  if health; then log "already running ($URL)"; return 0; fi
+  local pid bg=""
+  if pid="$(server_pid)" || pid="$(launcher_pid)"; then
+    log "Elasticsearch $pid is up but not healthy yet"
+  else
+    write_config
+    rm -f "$PIDFILE"
+    local jhome
+    jhome="$(java_home)"
+    log "starting Elasticsearch $ES_VERSION on $URL as $ES_USER (Java in $jhome, state in $RUN)"
+    # setsid: the server must outlive this script and the caller's process group/terminal.
+    # 9>&-: it must not inherit (and hold forever) our lock. The launcher (a small CLI JVM) stays
+    # in the foreground and writes the server JVM's pid to $PIDFILE.
+    # shellcheck disable=SC2016 # $$ and $1 belong to the inner shell
+    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$LAUNCHER_PIDFILE" \
+      runuser -u "$ES_USER" -- env -i PATH=/usr/bin:/bin HOME="$RUN/tmp" LANG=C.UTF-8 \
+      ES_JAVA_HOME="$jhome" ES_PATH_CONF="$CONF" ES_TMPDIR="$RUN/tmp" ES_JAVA_OPTS="-Xms512m -Xmx512m" \
+      "$HOME_DIR/bin/elasticsearch" -p "$PIDFILE" >>"$LOG" 2>&1 </dev/null 9>&- &
+    bg=$!
+  fi
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until health 5 1s; do
+    if [ -n "$bg" ] && ! kill -0 "$bg" 2>/dev/null; then
+      log "ERROR: Elasticsearch exited during startup; last log lines:"
+      tail -n 40 "$LOG" >&2 || true
+      exit 1
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "ERROR: Elasticsearch was not yellow at $URL within ${START_TIMEOUT}s; last log lines:"
+      tail -n 40 "$LOG" >&2 || true
+      exit 1
+    fi
+    sleep 0.5
+  done
+  log "ready (pid $(cat "$PIDFILE" 2>/dev/null || echo '?'), $URL)"
+}
+
+stop_server() {
+  local pids=() pid
+  pid="$(server_pid)" && pids+=("$pid")
+  pid="$(launcher_pid)" && pids+=("$pid")
+  if [ "${#pids[@]}" -eq 0 ]; then log "not running"; rm -f "$PIDFILE" "$LAUNCHER_PIDFILE"; return 0; fi
+  log "stopping Elasticsearch ${pids[*]}"
+  # The server first: the launcher exits with it.
+  kill -TERM "${pids[0]}" 2>/dev/null || true
+  local deadline=$((SECONDS + 60)) alive
+  while :; do
+    alive=()
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
+    [ "${#alive[@]}" -eq 0 ] && break
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "still running after 60s: SIGKILL"
+      kill -KILL "${alive[@]}" 2>/dev/null || true
+      sleep 0.5
+      break
+    fi
+    # The server's TERM may not reach the launcher if the server died first.
+    kill -0 "${pids[0]}" 2>/dev/null || kill -TERM "${alive[@]}" 2>/dev/null || true
+    sleep 0.2
+  done
+  rm -f "$PIDFILE" "$LAUNCHER_PIDFILE"
+  log "stopped"
+}
+
+# Serialize start/stop: several test runs or engineers may call this at the same time.
+lock() {
+  mkdir -p "$D"
+  exec 9>"$D/.lock"
+  flock -w 300 9 || { log "ERROR: could not take $D/.lock"; exit 1; }
+}
+
+case "${1:-}" in
+  start) lock; install_packages; unpack; start_server ;;
+  stop) lock; stop_server ;;
+  env) echo "export FINEPRINT_ELASTICSEARCH_URL=$URL" ;;
+  # status: exit 0 when the cluster is at least yellow (scripts/test.sh then leaves it running).
+  status) health ;;
+  *) echo "usage: $0 start|stop|env|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { loadConfig, type Environment } from '../../shared/config.js';
+import { IncidentUpdateBatch } from '../../shared/incident.js';
+import { createKafka } from '../../shared/kafka/client.js';
+import { elasticsearchConfig, kafkaConfig } from '../../shared/kafka/config.js';
+import { consumeAtLeastOnce } from '../../shared/kafka/consume.js';
+import { sendToDeadLetter } from '../../shared/kafka/dead-letter.js';
+import { ensureTopics, topicNames } from '../../shared/kafka/topics.js';
+import { loadKnowledgeBase } from '../../shared/kb/load.js';
+import { createLogger } from '../../shared/log.js';
+import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
+import { openElasticsearchStore } from '../../shared/store/elasticsearch.js';
+import { IncidentQuery } from '../../shared/store/index.js';
+import { apiConfig } from './config.js';
+import { buildServer } from './server.js';
+import { resolveAdminToken } from './token.js';
+
+export const apiProcessConfig = {
+  ...apiConfig,
+  ...kafkaConfig,
+  ...elasticsearchConfig,
+  /** Consumer group of the API replicas that file incident updates into Elasticsearch. */
+  FINEPRINT_KAFKA_API_GROUP: z.string().min(1).default('fineprint-api'),
+};
+
+/**
+ * The API process of the distributed mode: files incident updates from Kafka into Elasticsearch
+ * (offsets committed only after the bulk write is durable) and serves the same REST API as the
+ * all-in-one.
+ */
+export async function startApiProcess(env: Environment = process.env): Promise<{ url: string; stop(): Promise<void> }> {
+  const config = loadConfig(apiProcessConfig, env);
+  const log = createLogger('fineprint-api', config.FINEPRINT_LOG_LEVEL);
+  const kb = loadKnowledgeBase(config.FINEPRINT_KB_DIR);
+  const registry = new MetricsRegistry();
+  const metrics = pipelineMetrics(registry);
+  const store = await openElasticsearchStore({ url: config.FINEPRINT_ELASTICSEARCH_URL, kb, indexPrefix: config.FINEPRINT_ELASTICSEARCH_INDEX_PREFIX });
+
+  const topics = topicNames(config.FINEPRINT_KAFKA_TOPIC_PREFIX);
+  const kafka = createKafka(config.FINEPRINT_KAFKA_BROKERS, 'fineprint-api', log);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topics, { partitions: config.FINEPRINT_KAFKA_PARTITIONS, retentionMs: config.FINEPRINT_KAFKA_RETENTION_HOURS * 3_600_000 });
+  await admin.disconnect();
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const consumer = kafka.consumer({ groupId: config.FINEPRINT_KAFKA_API_GROUP, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 500 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topics.incidents], fromBeginning: true });
+  let consuming = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => (consuming = true));
+  consumer.on(consumer.events.CRASH, () => (consuming = false));
+  await consumeAtLeastOnce(
+    consumer,
+    IncidentUpdateBatch,
+    {
+      handle: async ({ records }) => {
+        await store.apply(records.flatMap((r) => r.value.updates));
+      },
+      reject: async (rejected, from) => {
+        metrics.errors.inc({ stage: 'api', error_type: 'invalid_record' }, rejected.length);
+        log.warn({ count: rejected.length, reason: rejected[0]?.reason, ...from }, 'Sent invalid incident updates to the dead-letter topic.');
+        await sendToDeadLetter(producer, topics.deadLetter, from, rejected);
+      },
+    },
+    log,
+  );
+
+  const { token, generated } = resolveAdminToken(config.FINEPRINT_ADMIN_TOKEN, config.FINEPRINT_DATA_DIR);
+  const server = await buildServer(
+    {
+      store,
+      kb,
+      metrics: registry,
+      tokens: [{ token, scope: 'admin' }],
+      health: async () => ({
+        elasticsearch: await store.search(IncidentQuery.parse({ limit: 1 })).then(
+          () => ({ ok: true }),
+          (error: unknown) => ({ ok: false, detail: String(error) }),
+        ),
+        kafka: { ok: consuming },
+      }),
+    },
+    log,
+  );
+  const url = await server.listen({ host: config.FINEPRINT_API_HOST, port: config.FINEPRINT_API_PORT });
+  if (generated) process.stdout.write(`fineprint admin token (saved in ${config.FINEPRINT_DATA_DIR}/admin-token): ${token}\n`);
+  process.stdout.write(`fineprint API at ${url}\n`);
+  log.info({ url }, 'fineprint api started');
+  return {
+    url,
+    async stop() {
+      await consumer.disconnect();
+      await producer.disconnect();
+      await server.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,115 @@
+// The real-Docker scenarios every deployment mode must turn into exactly one incident each. The
+// all-in-one and the distributed suites run the same table against their own API.
+import { writeFileSync } from 'node:fs';
+import { expect } from 'vitest';
+import type Docker from 'dockerode';
+import type { Incident } from '../../shared/incident.js';
+import { runContainer, waitFor } from './docker.js';
+import { incidentDetail, incidentsOf } from './fineprint.js';
+
+const MB = 1024 * 1024;
+/** Allocates ~100 MB in the shell: far past a 32 MB limit. */
+export const ALLOCATE = ['sh', '-c', 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo ${#x}'];
+
+export interface ContainerScenario {
+  title: string;
+  kbId: string;
+  timeoutMs?: number;
+  run(docker: Docker, name: string): Promise<void>;
+  /** Further checks on the incident's detail (evidence, facts). */
+  check?(detail: Awaited<ReturnType<typeof incidentDetail>>): void;
+}
+
+export const CONTAINER_SCENARIOS: ContainerScenario[] = [
+  {
+    title: 'an OOM kill under --memory',
+    kbId: 'oom-kill',
+    run: async (docker, name) => void (await runContainer(docker, { name, cmd: ALLOCATE, memory: 32 * MB })),
+    check: (detail) => {
+      expect(detail.severity).toBe('critical');
+      expect(detail.count).toBe(1);
+      expect(detail.evidence.map((e) => e.action)).toEqual(expect.arrayContaining(['oom', 'die']));
+      expect(detail.evidence.some((e) => e.kind === 'kernel')).toBe(true);
+      expect(detail.evidence.find((e) => e.action === 'die')?.exitCode).toBe(137);
+      expect(detail.kb?.why).toMatch(/memory/i);
+      expect(detail.facts?.limits.memory).toBe(32 * MB);
+    },
+  },
+  {
+    title: 'a fork bomb against --pids-limit',
+    kbId: 'pids-exhausted',
+    run: async (docker, name) => void (await runContainer(docker, { name, pidsLimit: 20, cmd: ['sh', '-c', 'for i in $(seq 40); do sleep 300 & done; sleep 300'] })),
+    check: (detail) => expect(detail.facts?.limits.pids).toBe(20),
+  },
+  {
+    title: 'a crash loop under a restart policy',
+    kbId: 'crash-loop',
+    timeoutMs: 60_000,
+    run: async (docker, name) => void (await runContainer(docker, { name, restart: { name: 'on-failure', maximumRetryCount: 3 }, cmd: ['sh', '-c', 'exit 3'] })),
+    check: (detail) => expect(detail.evidence.filter((e) => e.action === 'die').length).toBeGreaterThanOrEqual(3),
+  },
+  {
+    title: 'a failing health check',
+    kbId: 'unhealthy',
+    run: async (docker, name) =>
+      void (await runContainer(docker, { name, cmd: ['sleep', '300'], healthcheck: { test: ['CMD-SHELL', 'exit 1'], intervalMs: 1000, timeoutMs: 1000, retries: 1 } })),
+  },
+  {
+    title: 'PID 1 ignoring SIGTERM, then docker stop',
+    kbId: 'sigterm-ignored',
+    run: async (docker, name) => {
+      const container = await runContainer(docker, { name, cmd: ['sh', '-c', 'trap "" TERM; while true; do sleep 1; done'] });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await container.stop({ t: 2 });
+    },
+    check: (detail) => expect(detail.evidence.map((e) => e.action)).toEqual(expect.arrayContaining(['kill', 'die'])),
+  },
+  {
+    title: 'a write past a small tmpfs',
+    kbId: 'disk-full',
+    run: async (docker, name) =>
+      void (await runContainer(docker, { name, tmpfs: { '/data': 'size=1m' }, cmd: ['sh', '-c', 'dd if=/dev/zero of=/data/x bs=1024 count=4096; sleep 300'] })),
+  },
+  {
+    title: 'a PID 1 that never reaps its children',
+    kbId: 'zombie-reaping',
+    run: async (docker, name) => void (await runContainer(docker, { name, cmd: ['sh', '-c', 'sleep 1 & exec sleep 300'] })),
+  },
+];
+
+/** Kernel lines that cannot be provoked safely, injected through /dev/kmsg (root only). */
+export const KERNEL_SCENARIOS: [kbId: string, line: string][] = [
+  ['hung-task', 'INFO: task fp-e2e-worker:4242 blocked for more than 120 seconds.'],
+  ['unregister-netdevice', 'unregister_netdevice: waiting for lo to become free. Usage count = 1'],
+  ['conntrack-full', 'nf_conntrack: table full, dropping packet'],
+];
+
+export function injectKernelLine(line: string): void {
+  // The trailing newline ends the record: without it the kernel holds it open for a continuation.
+  writeFileSync('/dev/kmsg', `<3>${line}\n`);
+}
+
+/** Waits until the container has an incident of `kbId`, then checks it is its only incident. */
+export async function onlyIncident(url: string, container: string, kbId: string, timeoutMs = 30_000): Promise<Incident> {
+  const found = await waitFor(
+    async () => (await incidentsOf(url, { container })).find((i) => i.kbId === kbId),
+    timeoutMs,
+    `a ${kbId} incident for ${container}`,
+  );
+  // Late signals (kernel lines, die events) must merge, not split: look again after they had time.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  const all = await incidentsOf(url, { container });
+  expect(all.map((i) => i.kbId)).toEqual([kbId]);
+  expect(all[0]?.container?.name).toBe(container);
+  // Kernel lines name only the cgroup id: none may have filed a second, id-named incident.
+  const byId = await incidentsOf(url, { container: found.container?.id ?? '' });
+  expect(byId.map((i) => i.id)).toEqual([found.id]);
+  return all[0] ?? found;
+}
+
+export async function onlyHostIncident(url: string, kbId: string): Promise<Incident> {
+  const incident = await waitFor(async () => (await incidentsOf(url, { kb: kbId })).find((i) => i.container === null), 20_000, `a host-level ${kbId} incident`);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  expect(await incidentsOf(url, { kb: kbId })).toHaveLength(1);
+  return incident;
+}
