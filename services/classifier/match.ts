@@ -1,8 +1,10 @@
 import type { EventKind, NormalizedEvent } from '../../shared/event.js';
 import type { Detector, KbEntry, Match } from '../../shared/kb/schema.js';
 import type { KnowledgeBase } from '../../shared/kb/load.js';
+import { requiredLiterals } from './literals.js';
 
-type Predicate = (event: NormalizedEvent) => boolean;
+/** `lowered` gives the message lowercased, computed once per event however many detectors ask. */
+type Predicate = (event: NormalizedEvent, lowered: () => string) => boolean;
 
 /** What a matching predicate feeds: a detector directly, a window, or one step of a sequence. */
 export type Target =
@@ -17,6 +19,25 @@ interface CompiledPredicate {
 
 const asArray = <T>(value: T | T[] | undefined): T[] | undefined =>
   value === undefined ? undefined : Array.isArray(value) ? value : [value];
+
+type MessageTest = (message: string, lowered: () => string) => boolean;
+
+/** A regex behind its literal prefilter: most lines fail the cheap substring search. */
+function messageTest(source: string, ignoreCase: boolean): MessageTest {
+  const regex = new RegExp(source, ignoreCase ? 'i' : '');
+  const literals = requiredLiterals(source, ignoreCase);
+  if (!literals) return (message) => regex.test(message);
+  const [only] = literals;
+  if (literals.length === 1 && only !== undefined) {
+    return ignoreCase
+      ? (message, lowered) => lowered().includes(only) && regex.test(message)
+      : (message) => message.includes(only) && regex.test(message);
+  }
+  return (message, lowered) => {
+    const text = ignoreCase ? lowered() : message;
+    return literals.some((l) => text.includes(l)) && regex.test(message);
+  };
+}
 
 /** Compiles one match into a closure that checks the cheap conditions before the regex. */
 function compileMatch(match: Match): Predicate {
@@ -48,12 +69,12 @@ function compileMatch(match: Match): Predicate {
   }
   if (match.container) checks.push((e) => e.container !== undefined);
   if (match.message) {
-    const regex = new RegExp(match.message, match.ignoreCase ? 'i' : '');
-    checks.push((e) => regex.test(e.message));
+    const test = messageTest(match.message, match.ignoreCase === true);
+    checks.push((e, lowered) => test(e.message, lowered));
   }
   if (checks.length === 1) return checks[0] as Predicate;
-  return (e) => {
-    for (const check of checks) if (!check(e)) return false;
+  return (e, lowered) => {
+    for (const check of checks) if (!check(e, lowered)) return false;
     return true;
   };
 }
@@ -73,7 +94,7 @@ export interface CompiledKb {
 
 export function compileKb(kb: KnowledgeBase): CompiledKb {
   const byKind = new Map<EventKind, CompiledPredicate[]>(ALL_KINDS.map((k) => [k, []]));
-  const logMessageRegexes: RegExp[] = [];
+  const logMessageTests: MessageTest[] = [];
   let maxSpanMs = 0;
 
   const add = (match: Match, target: Target) => {
@@ -81,7 +102,7 @@ export function compileKb(kb: KnowledgeBase): CompiledKb {
     for (const kind of asArray(match.kind) ?? ALL_KINDS) byKind.get(kind)?.push(predicate);
     const kinds = asArray(match.kind);
     if (match.message && (!kinds || kinds.includes('log'))) {
-      logMessageRegexes.push(new RegExp(match.message, match.ignoreCase ? 'i' : ''));
+      logMessageTests.push(messageTest(match.message, match.ignoreCase === true));
     }
   };
 
@@ -107,11 +128,15 @@ export function compileKb(kb: KnowledgeBase): CompiledKb {
     maxSpanMs,
     match(event) {
       const hits: Target[] = [];
-      for (const predicate of byKind.get(event.kind) ?? []) if (predicate.test(event)) hits.push(predicate.target);
+      let lower: string | undefined;
+      const lowered = () => (lower ??= event.message.toLowerCase());
+      for (const predicate of byKind.get(event.kind) ?? []) if (predicate.test(event, lowered)) hits.push(predicate.target);
       return hits;
     },
     acceptLogLine(message) {
-      for (const regex of logMessageRegexes) if (regex.test(message)) return true;
+      let lower: string | undefined;
+      const lowered = () => (lower ??= message.toLowerCase());
+      for (const test of logMessageTests) if (test(message, lowered)) return true;
       return false;
     },
   };
