@@ -35,6 +35,7 @@ failed_checks=()
 for step in build typecheck lint; do
   npm run "$step" || failed_checks+=("$step")
 done
+bash scripts/check-compose.sh || failed_checks+=("compose")
 
 for svc in "${SERVICES[@]}"; do
   # A service that already runs (a developer's, shared with others) is used but left running.

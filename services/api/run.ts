@@ -19,8 +19,8 @@ export const apiProcessConfig = {
   ...apiConfig,
   ...kafkaConfig,
   ...elasticsearchConfig,
-  /** Consumer group of the API replicas that file incident updates into Elasticsearch. */
-  FINEPRINT_KAFKA_API_GROUP: z.string().min(1).default('fineprint-api'),
+  /** Consumer group of the API replicas that file incident updates into Elasticsearch. Default <prefix>-api. */
+  FINEPRINT_KAFKA_API_GROUP: z.string().min(1).optional(),
 };
 
 /**
@@ -44,7 +44,7 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
   await admin.disconnect();
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  const consumer = kafka.consumer({ groupId: config.FINEPRINT_KAFKA_API_GROUP, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 500 });
+  const consumer = kafka.consumer({ groupId: config.FINEPRINT_KAFKA_API_GROUP ?? `${config.FINEPRINT_KAFKA_TOPIC_PREFIX}-api`, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 500 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.incidents], fromBeginning: true });
   let consuming = false;

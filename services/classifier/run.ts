@@ -22,8 +22,8 @@ export const classifierProcessConfig = {
   /** Optional: lets a restarted classifier resume correlation from the incidents already filed. */
   FINEPRINT_ELASTICSEARCH_URL: elasticsearchConfig.FINEPRINT_ELASTICSEARCH_URL.optional(),
   FINEPRINT_ELASTICSEARCH_INDEX_PREFIX: elasticsearchConfig.FINEPRINT_ELASTICSEARCH_INDEX_PREFIX,
-  /** Consumer group of the classifiers (one group for the fleet; more members, more parallelism). */
-  FINEPRINT_KAFKA_GROUP: z.string().min(1).default('fineprint-classifier'),
+  /** Consumer group of the classifiers (one group for the fleet; more members, more parallelism). Default <prefix>-classifier. */
+  FINEPRINT_KAFKA_GROUP: z.string().min(1).optional(),
   FINEPRINT_STATUS_HOST: z.string().min(1).default('127.0.0.1'),
   FINEPRINT_STATUS_PORT: z.coerce.number().int().min(0).max(65_535).default(7779),
 };
@@ -73,16 +73,18 @@ export async function startClassifierProcess(env: Environment = process.env): Pr
   await classifier.restore();
 
   const topics = topicNames(config.FINEPRINT_KAFKA_TOPIC_PREFIX);
+  // Deployments that share a broker under different prefixes must not share a group.
+  const groupId = config.FINEPRINT_KAFKA_GROUP ?? `${config.FINEPRINT_KAFKA_TOPIC_PREFIX}-classifier`;
   const kafka = createKafka(config.FINEPRINT_KAFKA_BROKERS, 'fineprint-classifier', log);
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topics, { partitions: config.FINEPRINT_KAFKA_PARTITIONS, retentionMs: config.FINEPRINT_KAFKA_RETENTION_HOURS * 3_600_000 });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  const consumer = kafka.consumer({ groupId: config.FINEPRINT_KAFKA_GROUP, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 500 });
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 500 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.events], fromBeginning: true });
-  await rewindOnAssignment(consumer, admin, config.FINEPRINT_KAFKA_GROUP, topics.events, compiled.maxSpanMs, log);
+  await rewindOnAssignment(consumer, admin, groupId, topics.events, compiled.maxSpanMs, log);
   let consuming = false;
   consumer.on(consumer.events.GROUP_JOIN, () => (consuming = true));
   consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -112,7 +114,7 @@ export async function startClassifierProcess(env: Environment = process.env): Pr
     metrics: registry,
     health: async () => ({ kafka: { ok: consuming } }),
   });
-  log.info({ brokers: config.FINEPRINT_KAFKA_BROKERS, group: config.FINEPRINT_KAFKA_GROUP, status: status.url }, 'fineprint classifier started');
+  log.info({ brokers: config.FINEPRINT_KAFKA_BROKERS, group: groupId, status: status.url }, 'fineprint classifier started');
   process.stdout.write(`fineprint classifier is consuming ${topics.events}; status at ${status.url}\n`);
 
   return {

@@ -12,6 +12,7 @@ import { startApiProcess } from '../api/run.js';
 import { startClassifierProcess } from '../classifier/run.js';
 import { startCollectorProcess } from '../collector/run.js';
 import { startAllInOne } from './start.js';
+import { auditCommand } from '../audit/cli.js';
 
 const USAGE = `Usage: fineprint <command> [options]
 
@@ -26,6 +27,9 @@ Commands:
   kb list                   List the knowledge base entries
   kb show ID                Show one entry: why it happens, how to fix it
   kb docs [--check] [DIR]   Write the reference pages (default docs/kb); --check exits 1 on drift
+  audit [--json] [--fail-on SEVERITY] [--all] [CONTAINER...]
+                            Audit the daemon and running containers for fine print (DOCKER_HOST);
+                            --fail-on info|low|medium|high|critical exits 1 on such findings
   help                      Show this help
 
 Configuration comes from the environment (see README.md, "Configuration").`;
@@ -119,6 +123,8 @@ export async function main(argv: string[]): Promise<number> {
         return await classify(rest);
       case 'kb':
         return kb(rest);
+      case 'audit':
+        return await auditCommand(rest);
       case undefined:
       case 'help':
       case '--help':
