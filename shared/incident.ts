@@ -23,6 +23,15 @@ export type Evidence = z.infer<typeof Evidence>;
 
 export const IncidentContainer = z.object({ id: z.string(), name: z.string(), image: z.string() });
 
+/** Who moved an incident along its lifecycle, when, and why. */
+export const LifecycleMark = z.object({
+  /** The token's name (or `fineprint` for an automatic resolve). */
+  by: z.string(),
+  at: z.iso.datetime(),
+  comment: z.string().optional(),
+});
+export type LifecycleMark = z.infer<typeof LifecycleMark>;
+
 /** An incident as the API serves it. */
 export const Incident = z.object({
   id: z.string(),
@@ -41,6 +50,14 @@ export const Incident = z.object({
   lastSeen: z.iso.datetime(),
   /** The message of the latest evidence. */
   message: z.string(),
+  /** Set while acknowledged; cleared when a recurrence re-opens the incident. */
+  acknowledged: LifecycleMark.nullable(),
+  /** Set while resolved; `auto` when resolved after the KB entry's quiet period. */
+  resolved: LifecycleMark.extend({ auto: z.boolean() }).nullable(),
+  /** Times a recurrence re-opened this incident after it was resolved. */
+  reopened: z.number().int().nonnegative(),
+  /** Last change of anything on the incident (evidence, status), set by the store. */
+  updatedAt: z.iso.datetime(),
 });
 export type Incident = z.infer<typeof Incident>;
 
