@@ -10,6 +10,7 @@ export const ERRORS = {
   FP_UNAUTHORIZED: { status: 401, message: 'Missing or invalid bearer token' },
   FP_FORBIDDEN: { status: 403, message: 'Token not allowed to do this' },
   FP_NOT_FOUND: { status: 404, message: 'Not found' },
+  FP_CONFLICT: { status: 409, message: 'Not possible in the current state' },
   FP_STORE_UNAVAILABLE: { status: 503, message: 'Incident store unavailable' },
   FP_DOCKER_UNAVAILABLE: { status: 503, message: 'Docker engine unavailable' },
   FP_INTERNAL: { status: 500, message: 'Internal error' },

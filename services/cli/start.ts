@@ -56,7 +56,9 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
       log.error({ err: error }, 'classifying a batch failed; retrying it');
     },
   });
-  const running = records.run((batch) => store.apply(classifier.classify(batch.records)));
+  const running = records.run(async (batch) => {
+    await store.apply(classifier.classify(batch.records));
+  });
   running.catch((error: unknown) => log.fatal({ err: error }, 'classifier stopped'));
 
   const collector = createCollector(

@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { Client, type estypes } from '@elastic/elasticsearch';
 import { FineprintError } from '../errors.js';
 import type { ContainerFacts } from '../event.js';
-import type { Evidence, Incident, IncidentDetail, IncidentStatus, IncidentUpdate } from '../incident.js';
+import type { Evidence, Incident, IncidentDetail, IncidentStatus, IncidentUpdate, LifecycleMark } from '../incident.js';
 import type { KnowledgeBase } from '../kb/load.js';
 import type { Severity } from '../kb/schema.js';
+import { Silence } from '../silence.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import type { ActiveOccurrence, IncidentPage, IncidentQuery, IncidentStore } from './index.js';
+import { DEFAULT_REOPEN_WINDOW_MS, type ActiveOccurrence, type IncidentPage, type IncidentQuery, type IncidentStore, type LifecycleOptions, type ResolveMark } from './index.js';
 
 /*
  * The distributed incident store, with exactly the contract of the embedded SQLite store.
@@ -18,8 +19,10 @@ import type { ActiveOccurrence, IncidentPage, IncidentQuery, IncidentStore } fro
  * - `P-evidence-YYYY.MM`: one document per (fingerprint, event id), in the month of the event;
  *   its id is a hash of both, so a replayed event overwrites itself instead of adding a duplicate.
  *   Read alias `P-evidence`.
- * - `P-heads`: one small document per fingerprint naming its current (not resolved) incident and
- *   that incident's index, read with realtime GETs: the write path never depends on a refresh.
+ * - `P-heads`: one small document per fingerprint naming its latest incident and that incident's
+ *   index, read with realtime GETs: the write path never depends on a refresh. A new occurrence
+ *   re-opens a resolved latest incident within the re-open window, else starts a new one.
+ * - `P-silences`: one document per silence.
  *
  * An incident's count, firstSeen and lastSeen derive from the set of its occurrences (id, first and
  * last evidence time) kept in its own document: merging a signal into it is idempotent and
@@ -43,7 +46,7 @@ const MAX_CONFLICT_RETRIES = 8;
 const MAX_MOVED_EVIDENCE = 10_000;
 const EVIDENCE_PER_INCIDENT = 100;
 
-export interface ElasticsearchStoreOptions {
+export interface ElasticsearchStoreOptions extends LifecycleOptions {
   /** A client to use (and not close); or `url` to make one. */
   client?: Client;
   /** Elasticsearch URL, e.g. http://127.0.0.1:19200 (FINEPRINT_ELASTICSEARCH_URL). */
@@ -81,6 +84,14 @@ interface IncidentSource {
     count: number;
     compose?: { project?: string; service?: string };
     facts?: ContainerFacts;
+    acknowledged?: LifecycleMark;
+    resolved?: ResolveMark;
+    /** When it was resolved, for the re-open window (absent while unresolved). */
+    resolved_at?: string;
+    /** Times a recurrence re-opened it. */
+    reopened?: number;
+    /** Last change of anything on the incident (absent on documents written before lifecycles). */
+    updated_at?: string;
     occurrences: OccurrenceSpan[];
     /** Lowercased words of title, message, container, image and KB text: what `q` matches. */
     search_terms: string[];
@@ -162,6 +173,11 @@ function incidentMappings(): estypes.MappingTypeMapping {
           count: { type: 'integer' },
           compose: { properties: { project: keyword, service: keyword } },
           facts: opaque,
+          acknowledged: opaque,
+          resolved: opaque,
+          resolved_at: date,
+          reopened: { type: 'integer' },
+          updated_at: date,
           occurrences: opaque,
           search_terms: { type: 'keyword', ignore_above: 256 },
         },
@@ -250,8 +266,34 @@ function toIncident(doc: IncidentSource): Incident {
     firstSeen: doc.event.start,
     lastSeen: doc.event.end,
     message: doc.message,
+    acknowledged: f.acknowledged ?? null,
+    resolved: f.resolved ?? null,
+    reopened: f.reopened ?? 0,
+    updatedAt: f.updated_at ?? doc.event.end,
   };
 }
+
+/** Lifecycle changes, as mutations: each leaves a document in another state as it is. */
+const acknowledgeMutation =
+  (mark: LifecycleMark): Mutation =>
+  (doc) => {
+    if (doc?.fineprint.status === 'open') {
+      doc.fineprint.status = 'acknowledged';
+      doc.fineprint.acknowledged = mark;
+    }
+    return doc;
+  };
+
+const resolveMutation =
+  (mark: ResolveMark): Mutation =>
+  (doc) => {
+    if (doc && doc.fineprint.status !== 'resolved') {
+      doc.fineprint.status = 'resolved';
+      doc.fineprint.resolved = mark;
+      doc.fineprint.resolved_at = mark.at;
+    }
+    return doc;
+  };
 
 function lastSeenOf(doc: IncidentSource): number {
   return doc.fineprint.occurrences.reduce((max, o) => Math.max(max, o.last), Number.NEGATIVE_INFINITY);
@@ -279,6 +321,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
   private readonly kbText: Map<string, string>;
   private readonly prefix: string;
   private readonly timeout: { requestTimeout: number };
+  private readonly reopenWindowMs: number;
   private setup: Promise<void> | undefined;
 
   constructor(options: ElasticsearchStoreOptions) {
@@ -287,6 +330,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       throw new FineprintError('FP_CONFIG_INVALID', `indexPrefix: "${prefix}" is not a valid index name prefix (lowercase letters, digits, . _ -)`);
     }
     this.prefix = prefix;
+    this.reopenWindowMs = options.reopenWindowMs ?? DEFAULT_REOPEN_WINDOW_MS;
     const requestTimeout = options.requestTimeoutMs ?? 10_000;
     this.timeout = { requestTimeout };
     if (options.client) {
@@ -308,6 +352,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       incidentsAlias: `${p}-incidents`,
       evidenceAlias: `${p}-evidence`,
       heads: `${p}-heads`,
+      silences: `${p}-silences`,
       incidentIndex: (ts: number) => `${p}-incidents-${month(ts)}`,
       evidenceIndex: (ts: number) => `${p}-evidence-${month(ts)}`,
     };
@@ -334,18 +379,29 @@ export class ElasticsearchIncidentStore implements IncidentStore {
     });
     await this.client.indices.putIndexTemplate(template(n.incidentsAlias, incidentMappings()), this.timeout);
     await this.client.indices.putIndexTemplate(template(n.evidenceAlias, evidenceMappings()), this.timeout);
+    await this.createIndex(n.heads, headMappings());
+    await this.createIndex(n.silences, { dynamic: 'strict', properties: { body: opaque } });
+    // Months created before a field was added get it too (adding a field is compatible).
+    await this.client.indices.putMapping(
+      { index: n.incidentsAlias, ignore_unavailable: true, allow_no_indices: true, properties: incidentMappings().properties ?? {} },
+      this.timeout,
+    );
+  }
+
+  private async createIndex(index: string, mappings: estypes.MappingTypeMapping): Promise<void> {
     try {
-      await this.client.indices.create({ index: n.heads, settings: INDEX_SETTINGS, mappings: headMappings() }, this.timeout);
+      await this.client.indices.create({ index, settings: INDEX_SETTINGS, mappings }, this.timeout);
     } catch (error) {
       const type = (error as { meta?: { body?: { error?: { type?: string } } } }).meta?.body?.error?.type;
       if (type !== 'resource_already_exists_exception') throw error;
     }
   }
 
-  async apply(updates: IncidentUpdate[]): Promise<void> {
-    if (updates.length === 0) return;
+  async apply(updates: IncidentUpdate[]): Promise<Incident[]> {
+    if (updates.length === 0) return [];
     await this.init();
     const touched = new Set<string>();
+    const changed = new Map<string, Incident>();
     try {
       let signals: SignalUpdate[] = [];
       for (const update of updates) {
@@ -353,17 +409,113 @@ export class ElasticsearchIncidentStore implements IncidentStore {
           signals.push(update);
           continue;
         }
-        await this.applySignals(signals, touched);
+        await this.applySignals(signals, touched, changed);
         signals = [];
         // The move reads evidence by search: what this batch wrote must be visible first.
         await this.refresh(touched);
-        await this.applyRetract(update, touched);
+        await this.applyRetract(update, touched, changed);
       }
-      await this.applySignals(signals, touched);
+      await this.applySignals(signals, touched, changed);
       // Read-after-write: callers (and the API) search right after apply resolves.
       await this.refresh(touched);
     } catch (error) {
       throw unavailable('apply', error);
+    }
+    return [...changed.values()];
+  }
+
+  async acknowledge(id: string, mark: LifecycleMark): Promise<Incident | undefined> {
+    return this.mutateOne(id, acknowledgeMutation(mark), 'acknowledge');
+  }
+
+  async resolve(id: string, mark: ResolveMark): Promise<Incident | undefined> {
+    return this.mutateOne(id, resolveMutation(mark), 'resolve');
+  }
+
+  /** Applies a lifecycle mutation to one incident; its current state when the mutation changes nothing. */
+  private async mutateOne(id: string, mutation: Mutation, what: string): Promise<Incident | undefined> {
+    await this.init();
+    try {
+      const found = await this.client.search<IncidentSource>(
+        { index: this.names.incidentsAlias, ignore_unavailable: true, allow_no_indices: true, size: 1, _source: false, query: { ids: { values: [id] } } },
+        this.timeout,
+      );
+      const index = found.hits.hits[0]?._index;
+      if (!index) return undefined;
+      const touched = new Set<string>();
+      const changed = new Map<string, Incident>();
+      await this.writeIncidents([{ id, index, mutations: [mutation] }], touched, changed);
+      await this.refresh(touched);
+      const written = changed.get(id);
+      if (written) return written;
+      const stored = (await this.readIncidents([{ index, id }])).get(id);
+      return stored ? toIncident(stored.source) : undefined;
+    } catch (error) {
+      throw unavailable(what, error);
+    }
+  }
+
+  async resolveQuiet(now: number, quietMs: (kbId: string) => number): Promise<Incident[]> {
+    await this.init();
+    const mark: ResolveMark = { by: 'fineprint', at: iso(now), comment: 'quiet period elapsed', auto: true };
+    const changed = new Map<string, Incident>();
+    try {
+      // Unresolved incidents are few (resolved ones are the history): each is checked against its entry's period.
+      const res = await this.client.search<IncidentSource>(
+        {
+          index: this.names.incidentsAlias,
+          ignore_unavailable: true,
+          allow_no_indices: true,
+          size: 10_000,
+          _source: ['rule.id', 'event.end', 'fineprint.incident_id'],
+          query: { bool: { must_not: [{ term: { 'fineprint.status': 'resolved' } }] } },
+        },
+        this.timeout,
+      );
+      const writes: IncidentWrite[] = res.hits.hits.flatMap((hit) => {
+        const doc = hit._source;
+        if (!doc || Date.parse(doc.event.end) >= now - quietMs(doc.rule.id)) return [];
+        return [{ id: doc.fineprint.incident_id, index: hit._index, mutations: [resolveMutation(mark)] }];
+      });
+      const touched = new Set<string>();
+      await this.writeIncidents(writes, touched, changed);
+      await this.refresh(touched);
+    } catch (error) {
+      throw unavailable('resolveQuiet', error);
+    }
+    return [...changed.values()];
+  }
+
+  async putSilence(silence: Silence): Promise<void> {
+    await this.init();
+    try {
+      await this.client.index({ index: this.names.silences, id: silence.id, document: { body: silence }, refresh: true }, this.timeout);
+    } catch (error) {
+      throw unavailable('putSilence', error);
+    }
+  }
+
+  async silences(): Promise<Silence[]> {
+    await this.init();
+    try {
+      const res = await this.client.search<{ body: unknown }>({ index: this.names.silences, size: 10_000, query: { match_all: {} } }, this.timeout);
+      return res.hits.hits.flatMap((h) => {
+        const parsed = Silence.safeParse(h._source?.body);
+        return parsed.success ? [parsed.data] : [];
+      });
+    } catch (error) {
+      throw unavailable('silences', error);
+    }
+  }
+
+  async deleteSilence(id: string): Promise<boolean> {
+    await this.init();
+    try {
+      await this.client.delete({ index: this.names.silences, id, refresh: true }, this.timeout);
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw unavailable('deleteSilence', error);
     }
   }
 
@@ -399,30 +551,40 @@ export class ElasticsearchIncidentStore implements IncidentStore {
   }
 
   /**
-   * The current incident of each fingerprint: the head's, unless that incident is resolved. A head
-   * whose incident document does not exist yet still counts (a crash between the two writes).
-   * Heads of resolved incidents are returned apart: a new incident replaces them with a versioned write.
+   * The current incident of each fingerprint: the head's, unless that incident was resolved longer
+   * than the re-open window before `firstTs` (the fingerprint's earliest signal; without it,
+   * unless resolved at all). A head whose incident document does not exist yet still counts (a
+   * crash between the two writes). Heads of incidents too long resolved are returned apart: a new
+   * incident replaces them with a versioned write.
    */
-  private async currentIncidents(fingerprints: string[]): Promise<{ current: Map<string, CurrentIncident>; resolved: Map<string, StoredHead> }> {
+  private async currentIncidents(
+    fingerprints: string[],
+    firstTs?: Map<string, number>,
+  ): Promise<{ current: Map<string, CurrentIncident>; resolved: Map<string, StoredHead> }> {
     const heads = await this.readHeads(fingerprints);
     const docs = await this.readIncidents([...heads.values()].map((h) => ({ index: h.source.index, id: h.source.incident_id })));
     const current = new Map<string, CurrentIncident>();
     const resolved = new Map<string, StoredHead>();
     for (const [fp, head] of heads) {
       const doc = docs.get(head.source.incident_id);
-      if (doc?.source.fineprint.status === 'resolved') resolved.set(fp, head);
+      const f = doc?.source.fineprint;
+      const ts = firstTs?.get(fp);
+      const reopenable = f?.status === 'resolved' && ts !== undefined && ts <= Date.parse(f.resolved_at ?? '') + this.reopenWindowMs;
+      if (f?.status === 'resolved' && !reopenable) resolved.set(fp, head);
       else current.set(fp, { incidentId: head.source.incident_id, index: head.source.index, head, ...(doc ? { doc } : {}) });
     }
     return { current, resolved };
   }
 
-  private async applySignals(signals: SignalUpdate[], touched: Set<string>): Promise<void> {
+  private async applySignals(signals: SignalUpdate[], touched: Set<string>, changed: Map<string, Incident>): Promise<void> {
     if (signals.length === 0) return;
     const n = this.names;
-    const fingerprints = [...new Set(signals.map((s) => s.fingerprint))];
+    const firstTs = new Map<string, number>();
+    for (const signal of signals) firstTs.set(signal.fingerprint, Math.min(firstTs.get(signal.fingerprint) ?? Infinity, signal.evidence.ts));
+    const fingerprints = [...firstTs.keys()];
     let current = new Map<string, CurrentIncident>();
     for (let attempt = 0; ; attempt += 1) {
-      const found = await this.currentIncidents(fingerprints);
+      const found = await this.currentIncidents(fingerprints, firstTs);
       current = found.current;
       // New incidents: their heads are written first, so a replay files into the same incident.
       const operations: (estypes.BulkOperationContainer | HeadSource)[] = [];
@@ -481,7 +643,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
     if (evidenceOps.length > 0) {
       this.throwOnErrors('evidence', await this.client.bulk({ operations: evidenceOps }, this.timeout));
     }
-    await this.writeIncidents([...writes.values()], touched);
+    await this.writeIncidents([...writes.values()], touched, changed);
   }
 
   private evidenceDoc(fingerprint: string, incidentId: string, evidence: Evidence): EvidenceSource {
@@ -525,6 +687,15 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       const lastSeen = lastSeenOf(doc);
       // The latest evidence's message; a replayed event only if it is strictly the latest.
       if (replayed ? evidence.ts > lastSeen : evidence.ts >= lastSeen) doc.message = evidence.message;
+      // A new occurrence of a resolved incident is a recurrence (a replay finds its occurrence known).
+      const f = doc.fineprint;
+      if (f.status === 'resolved' && !f.occurrences.some((o) => o.id === evidence.occurrenceId)) {
+        f.status = 'open';
+        delete f.acknowledged;
+        delete f.resolved;
+        delete f.resolved_at;
+        f.reopened = (f.reopened ?? 0) + 1;
+      }
       mergeOccurrence(doc, evidence.occurrenceId, evidence.ts, evidence.ts);
       if (signal.container) {
         const image = signal.container.image || doc.container?.image.name || '';
@@ -536,8 +707,11 @@ export class ElasticsearchIncidentStore implements IncidentStore {
     };
   }
 
-  /** Derived fields, recomputed from the occurrences on every write. */
-  private finish(doc: IncidentSource): IncidentSource {
+  /**
+   * Derived fields, recomputed from the occurrences on every write, and the update time. Returns
+   * `stored` itself when nothing but the update time would change.
+   */
+  private finish(doc: IncidentSource, stored?: IncidentSource): IncidentSource {
     const spans = doc.fineprint.occurrences;
     // reduce, not Math.min(...spread): an incident may have more occurrences than call arguments fit.
     const first = spans.reduce((min, o) => Math.min(min, o.first), Number.POSITIVE_INFINITY);
@@ -556,6 +730,11 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       this.kbText.get(doc.rule.id),
     ];
     doc.fineprint.search_terms = [...new Set(text.flatMap((t) => (t ? words(t) : [])))];
+    if (stored) {
+      doc.fineprint.updated_at = stored.fineprint.updated_at;
+      if (JSON.stringify(doc) === JSON.stringify(stored)) return stored;
+    }
+    doc.fineprint.updated_at = iso(Date.now());
     return doc;
   }
 
@@ -564,7 +743,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
    * document as last read; a version conflict re-reads it and tries again. An incident left with
    * no occurrence is deleted, and then its head if that still names it.
    */
-  private async writeIncidents(writes: IncidentWrite[], touched: Set<string>): Promise<void> {
+  private async writeIncidents(writes: IncidentWrite[], touched: Set<string>, changed: Map<string, Incident>): Promise<void> {
     let pending = writes;
     const docs = await this.readIncidents(pending.map((w) => ({ index: w.index, id: w.id })));
     const deleted: IncidentWrite[] = [];
@@ -574,14 +753,19 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       }
       const operations: (estypes.BulkOperationContainer | IncidentSource)[] = [];
       const opWrites: IncidentWrite[] = [];
+      const written = new Map<string, IncidentSource>();
       for (const write of pending) {
         const stored = docs.get(write.id);
         let doc: IncidentSource | undefined = stored ? structuredClone(stored.source) : undefined;
         for (const mutate of write.mutations) doc = mutate(doc);
         if (doc && doc.fineprint.occurrences.length > 0) {
+          const finished = this.finish(doc, stored?.source);
+          // A replay changes nothing: no write, and the incident is not reported as changed.
+          if (finished === stored?.source) continue;
           const version = stored ? { if_seq_no: stored.seqNo, if_primary_term: stored.primaryTerm } : undefined;
-          operations.push(version ? { index: { _index: write.index, _id: write.id, ...version } } : { create: { _index: write.index, _id: write.id } }, this.finish(doc));
+          operations.push(version ? { index: { _index: write.index, _id: write.id, ...version } } : { create: { _index: write.index, _id: write.id } }, finished);
           opWrites.push(write);
+          written.set(write.id, finished);
         } else if (stored) {
           operations.push({ delete: { _index: write.index, _id: write.id, if_seq_no: stored.seqNo, if_primary_term: stored.primaryTerm } });
           opWrites.push(write);
@@ -598,7 +782,13 @@ export class ElasticsearchIncidentStore implements IncidentStore {
         if (result.status === 409) conflicts.push(write);
         else if (result.error) {
           throw new FineprintError('FP_STORE_UNAVAILABLE', `incident ${write.id}: ${action} failed: ${result.error.type}: ${result.error.reason ?? ''}`);
-        } else if (action === 'delete') deleted.push(write);
+        } else if (action === 'delete') {
+          deleted.push(write);
+          changed.delete(write.id);
+        } else {
+          const doc = written.get(write.id);
+          if (doc) changed.set(write.id, toIncident(doc));
+        }
       });
       pending = conflicts;
       if (pending.length > 0) {
@@ -629,7 +819,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
   }
 
   /** Moves an occurrence's evidence into the incident that explains it (the embedded store's retract). */
-  private async applyRetract(update: RetractUpdate, touched: Set<string>): Promise<void> {
+  private async applyRetract(update: RetractUpdate, touched: Set<string>, changed: Map<string, Incident>): Promise<void> {
     const n = this.names;
     const { current } = await this.currentIncidents([update.fingerprint, update.intoFingerprint]);
     const from = current.get(update.fingerprint);
@@ -657,6 +847,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       await this.writeIncidents(
         [{ id: into.incidentId, index: into.index, mutations: [(doc) => (doc && (mergeOccurrence(doc, update.intoOccurrenceId, first, last), doc))] }],
         touched,
+        changed,
       );
       const operations: (estypes.BulkOperationContainer | EvidenceSource)[] = [];
       for (const m of moved) {
@@ -684,6 +875,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
         },
       ],
       touched,
+      changed,
     );
   }
 
@@ -720,6 +912,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
     }
     if (query.since !== undefined) filter.push({ range: { 'event.end': { gte: query.since, format: 'epoch_millis' } } });
     if (query.until !== undefined) filter.push({ range: { 'event.start': { lte: query.until, format: 'epoch_millis' } } });
+    if (query.updatedSince !== undefined) filter.push({ range: { 'fineprint.updated_at': { gte: query.updatedSince, format: 'epoch_millis' } } });
     const searchAfter = query.cursor ? decodeCursor(query.cursor) : undefined;
     let res: estypes.SearchResponse<IncidentSource>;
     try {

@@ -1,10 +1,11 @@
 import { ContainerFacts } from '../event.js';
 import { FineprintError } from '../errors.js';
-import type { Evidence, Incident, IncidentDetail, IncidentUpdate } from '../incident.js';
+import type { Evidence, Incident, IncidentDetail, IncidentUpdate, LifecycleMark } from '../incident.js';
 import type { KnowledgeBase } from '../kb/load.js';
+import { Silence } from '../silence.js';
 import type { SqliteDatabase } from '../sqlite.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import type { ActiveOccurrence, IncidentPage, IncidentQuery, IncidentStore } from './index.js';
+import { DEFAULT_REOPEN_WINDOW_MS, type ActiveOccurrence, type IncidentPage, type IncidentQuery, type IncidentStore, type LifecycleOptions, type ResolveMark } from './index.js';
 
 interface IncidentRow {
   id: string;
@@ -24,6 +25,11 @@ interface IncidentRow {
   last_seen: number;
   message: string;
   facts: string | null;
+  acknowledged: string | null;
+  resolved: string | null;
+  resolved_at: number | null;
+  reopened: number;
+  updated_at: number;
 }
 
 const SCHEMA = `
@@ -44,7 +50,12 @@ CREATE TABLE IF NOT EXISTS incidents (
   first_seen INTEGER NOT NULL,
   last_seen INTEGER NOT NULL,
   message TEXT NOT NULL,
-  facts TEXT
+  facts TEXT,
+  acknowledged TEXT,
+  resolved TEXT,
+  resolved_at INTEGER,
+  reopened INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS incidents_fingerprint ON incidents (fingerprint, status);
 CREATE INDEX IF NOT EXISTS incidents_last_seen ON incidents (last_seen DESC, id DESC);
@@ -60,6 +71,7 @@ CREATE TABLE IF NOT EXISTS evidence (
 CREATE INDEX IF NOT EXISTS evidence_incident ON evidence (incident_id, occurrence_id);
 CREATE INDEX IF NOT EXISTS evidence_ts ON evidence (ts);
 CREATE VIRTUAL TABLE IF NOT EXISTS incidents_fts USING fts5 (id UNINDEXED, title, message, container, image, kb_text);
+CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS container_facts (host TEXT NOT NULL, id TEXT NOT NULL, observed_at INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (host, id));
 `;
 
@@ -87,19 +99,53 @@ function toIncident(row: IncidentRow): Incident {
     firstSeen: new Date(row.first_seen).toISOString(),
     lastSeen: new Date(row.last_seen).toISOString(),
     message: row.message,
+    acknowledged: row.acknowledged ? (JSON.parse(row.acknowledged) as LifecycleMark) : null,
+    resolved: row.resolved ? (JSON.parse(row.resolved) as ResolveMark) : null,
+    reopened: row.reopened,
+    updatedAt: new Date(row.updated_at).toISOString(),
   };
 }
 
+/** Columns added after the first release: an older database gets them on open. */
+const ADDED_COLUMNS: [string, string][] = [
+  ['acknowledged', 'TEXT'],
+  ['resolved', 'TEXT'],
+  ['resolved_at', 'INTEGER'],
+  ['reopened', 'INTEGER NOT NULL DEFAULT 0'],
+  ['updated_at', 'INTEGER NOT NULL DEFAULT 0'],
+];
+
+function migrate(db: SqliteDatabase): void {
+  const present = new Set(db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('incidents')`).all().map((c) => c.name));
+  for (const [column, type] of ADDED_COLUMNS) {
+    if (!present.has(column)) db.exec(`ALTER TABLE incidents ADD COLUMN ${column} ${type}`);
+  }
+  db.exec(`CREATE INDEX IF NOT EXISTS incidents_updated ON incidents (updated_at)`);
+}
+
 function prepareStatements(db: SqliteDatabase) {
-db.exec(SCHEMA);
+  db.exec(SCHEMA);
+  migrate(db);
   return {
-    current: db.prepare<[string], { id: string }>(
-      `SELECT id FROM incidents WHERE fingerprint = ? AND status != 'resolved' ORDER BY last_seen DESC LIMIT 1`,
+    // The fingerprint's latest incident, resolved or not: a recurrence may re-open it.
+    latest: db.prepare<[string], { id: string; status: Incident['status']; resolved_at: number | null }>(
+      `SELECT id, status, resolved_at FROM incidents WHERE fingerprint = ? ORDER BY rowid DESC LIMIT 1`,
     ),
+    hasOccurrence: db.prepare<[string, string], { one: number }>(`SELECT 1 AS one FROM evidence WHERE incident_id = ? AND occurrence_id = ? LIMIT 1`),
     insertIncident: db.prepare(
-      `INSERT OR IGNORE INTO incidents (id, fingerprint, kb_id, title, severity, status, host, count, first_seen, last_seen, message)
-       VALUES (@id, @fingerprint, @kbId, @title, @severity, 'open', @host, 0, @ts, @ts, @message)`,
+      `INSERT OR IGNORE INTO incidents (id, fingerprint, kb_id, title, severity, status, host, count, first_seen, last_seen, message, updated_at)
+       VALUES (@id, @fingerprint, @kbId, @title, @severity, 'open', @host, 0, @ts, @ts, @message, @now)`,
     ),
+    reopen: db.prepare(
+      `UPDATE incidents SET status = 'open', acknowledged = NULL, resolved = NULL, resolved_at = NULL, reopened = reopened + 1
+       WHERE id = ? AND status = 'resolved'`,
+    ),
+    acknowledge: db.prepare(`UPDATE incidents SET status = 'acknowledged', acknowledged = ?, updated_at = ? WHERE id = ? AND status = 'open'`),
+    resolve: db.prepare(`UPDATE incidents SET status = 'resolved', resolved = ?, resolved_at = ?, updated_at = ? WHERE id = ? AND status != 'resolved'`),
+    unresolved: db.prepare<[], IncidentRow>(`SELECT * FROM incidents WHERE status != 'resolved'`),
+    putSilence: db.prepare(`INSERT INTO silences (id, body) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body`),
+    silences: db.prepare<[], { body: string }>(`SELECT body FROM silences`),
+    deleteSilence: db.prepare(`DELETE FROM silences WHERE id = ?`),
     insertEvidence: db.prepare(
       `INSERT OR IGNORE INTO evidence (fingerprint, event_id, incident_id, occurrence_id, ts, body) VALUES (?, ?, ?, ?, ?, ?)`,
     ),
@@ -113,13 +159,15 @@ db.exec(SCHEMA);
          container_image = COALESCE(NULLIF(@containerImage, ''), container_image),
          compose_project = COALESCE(@composeProject, compose_project),
          compose_service = COALESCE(@composeService, compose_service),
-         facts = COALESCE(@facts, facts)
+         facts = COALESCE(@facts, facts),
+         updated_at = @now
        WHERE id = @id`,
     ),
     recount: db.prepare(
       `UPDATE incidents SET count = (SELECT COUNT(DISTINCT occurrence_id) FROM evidence WHERE incident_id = @id),
          first_seen = COALESCE((SELECT MIN(ts) FROM evidence WHERE incident_id = @id), first_seen),
-         last_seen = COALESCE((SELECT MAX(ts) FROM evidence WHERE incident_id = @id), last_seen)
+         last_seen = COALESCE((SELECT MAX(ts) FROM evidence WHERE incident_id = @id), last_seen),
+         updated_at = @now
        WHERE id = @id`,
     ),
     moveEvidence: db.prepare(
@@ -148,12 +196,15 @@ db.exec(SCHEMA);
 export class SqliteIncidentStore implements IncidentStore {
   private readonly kbText: Map<string, string>;
   private readonly statements: ReturnType<typeof prepareStatements>;
-  private readonly applyTransaction: (updates: IncidentUpdate[]) => void;
+  private readonly applyTransaction: (updates: IncidentUpdate[]) => Incident[];
+  private readonly reopenWindowMs: number;
 
   constructor(
     private readonly db: SqliteDatabase,
     kb: KnowledgeBase,
+    options: LifecycleOptions = {},
   ) {
+    this.reopenWindowMs = options.reopenWindowMs ?? DEFAULT_REOPEN_WINDOW_MS;
     this.statements = prepareStatements(db);
     this.applyTransaction = db.transaction((updates: IncidentUpdate[]) => this.applyAll(updates));
     this.kbText = new Map(kb.entries.map((e) => [e.id, [e.title, e.why, ...e.fix].join('\n')]));
@@ -174,18 +225,31 @@ export class SqliteIncidentStore implements IncidentStore {
     );
   }
 
-  private applyAll(updates: IncidentUpdate[]): void {
+  /** The incident a signal files into: the fingerprint's latest, unless resolved longer ago than the re-open window. */
+  private incidentFor(fingerprint: string, ts: number, proposedId: string): string {
+    const latest = this.statements.latest.get(fingerprint);
+    if (!latest) return proposedId;
+    if (latest.status !== 'resolved' || ts <= (latest.resolved_at ?? 0) + this.reopenWindowMs) return latest.id;
+    return proposedId;
+  }
+
+  private applyAll(updates: IncidentUpdate[]): Incident[] {
     const s = this.statements;
     const changed = new Set<string>();
+    const now = Date.now();
     for (const update of updates) {
       if (update.op === 'signal') {
         const { evidence } = update;
-        const id = s.current.get(update.fingerprint)?.id ?? update.proposedId;
+        const id = this.incidentFor(update.fingerprint, evidence.ts, update.proposedId);
+        const newOccurrence = !s.hasOccurrence.get(id, evidence.occurrenceId);
         // Evidence first: a replayed event changes nothing, not even an empty incident row.
         const inserted = s.insertEvidence.run(update.fingerprint, evidence.eventId, id, evidence.occurrenceId, evidence.ts, JSON.stringify(evidence));
         if (inserted.changes === 0) continue;
-        s.insertIncident.run({ id, fingerprint: update.fingerprint, kbId: update.kbId, title: update.title, severity: update.severity, host: update.host, ts: evidence.ts, message: evidence.message });
+        s.insertIncident.run({ id, fingerprint: update.fingerprint, kbId: update.kbId, title: update.title, severity: update.severity, host: update.host, ts: evidence.ts, message: evidence.message, now });
+        // A new occurrence of a resolved incident is a recurrence; more evidence of a known one is not.
+        if (newOccurrence) s.reopen.run(id);
         s.touch.run({
+          now,
           id,
           ts: evidence.ts,
           message: evidence.message,
@@ -196,25 +260,71 @@ export class SqliteIncidentStore implements IncidentStore {
           composeService: update.compose?.service ?? null,
           facts: update.facts ? JSON.stringify(update.facts) : null,
         });
-        s.recount.run({ id });
+        s.recount.run({ id, now });
         changed.add(id);
       } else {
-        const from = s.current.get(update.fingerprint)?.id;
-        const into = s.current.get(update.intoFingerprint)?.id;
-        if (!from || !into) continue;
-        s.moveEvidence.run({ into: update.intoFingerprint, intoId: into, intoOccurrence: update.intoOccurrenceId, from: update.fingerprint, occurrence: update.occurrenceId });
-        s.dropEvidence.run(update.fingerprint, update.occurrenceId);
-        s.recount.run({ id: from });
-        s.recount.run({ id: into });
-        s.deleteEmpty.run(from);
-        changed.add(from).add(into);
+        const from = s.latest.get(update.fingerprint);
+        const into = s.latest.get(update.intoFingerprint);
+        if (!from || !into || from.status === 'resolved' || into.status === 'resolved') continue;
+        const moved = s.moveEvidence.run({ into: update.intoFingerprint, intoId: into.id, intoOccurrence: update.intoOccurrenceId, from: update.fingerprint, occurrence: update.occurrenceId });
+        const dropped = s.dropEvidence.run(update.fingerprint, update.occurrenceId);
+        if (moved.changes === 0 && dropped.changes === 0) continue;
+        s.recount.run({ id: from.id, now });
+        s.recount.run({ id: into.id, now });
+        s.deleteEmpty.run(from.id);
+        changed.add(from.id).add(into.id);
       }
     }
-    for (const id of changed) this.reindex(id);
+    const incidents: Incident[] = [];
+    for (const id of changed) {
+      this.reindex(id);
+      const row = s.row.get(id);
+      if (row) incidents.push(toIncident(row));
+    }
+    return incidents;
   }
 
-  async apply(updates: IncidentUpdate[]): Promise<void> {
-    if (updates.length > 0) this.applyTransaction(updates);
+  async apply(updates: IncidentUpdate[]): Promise<Incident[]> {
+    return updates.length > 0 ? this.applyTransaction(updates) : [];
+  }
+
+  async acknowledge(id: string, mark: LifecycleMark): Promise<Incident | undefined> {
+    this.statements.acknowledge.run(JSON.stringify(mark), Date.now(), id);
+    const row = this.statements.row.get(id);
+    return row ? toIncident(row) : undefined;
+  }
+
+  async resolve(id: string, mark: ResolveMark): Promise<Incident | undefined> {
+    this.statements.resolve.run(JSON.stringify(mark), Date.parse(mark.at), Date.now(), id);
+    const row = this.statements.row.get(id);
+    return row ? toIncident(row) : undefined;
+  }
+
+  async resolveQuiet(now: number, quietMs: (kbId: string) => number): Promise<Incident[]> {
+    const mark: ResolveMark = { by: 'fineprint', at: new Date(now).toISOString(), comment: 'quiet period elapsed', auto: true };
+    // Unresolved incidents are few (resolved ones are the history): each is checked against its entry's period.
+    const resolved: Incident[] = [];
+    for (const row of this.statements.unresolved.all()) {
+      if (row.last_seen >= now - quietMs(row.kb_id)) continue;
+      const incident = await this.resolve(row.id, mark);
+      if (incident) resolved.push(incident);
+    }
+    return resolved;
+  }
+
+  async putSilence(silence: Silence): Promise<void> {
+    this.statements.putSilence.run(silence.id, JSON.stringify(silence));
+  }
+
+  async silences(): Promise<Silence[]> {
+    return this.statements.silences.all().flatMap((r) => {
+      const parsed = Silence.safeParse(JSON.parse(r.body));
+      return parsed.success ? [parsed.data] : [];
+    });
+  }
+
+  async deleteSilence(id: string): Promise<boolean> {
+    return this.statements.deleteSilence.run(id).changes > 0;
   }
 
   async search(query: IncidentQuery): Promise<IncidentPage> {
@@ -251,6 +361,10 @@ export class SqliteIncidentStore implements IncidentStore {
     if (query.until !== undefined) {
       where.push('first_seen <= @until');
       params.until = query.until;
+    }
+    if (query.updatedSince !== undefined) {
+      where.push('updated_at >= @updatedSince');
+      params.updatedSince = query.updatedSince;
     }
     if (query.cursor) {
       const [lastSeen, id] = decodeCursor(query.cursor);

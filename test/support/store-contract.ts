@@ -134,5 +134,83 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       expect(await store.activeOccurrences(base + 21)).toEqual([]);
       await store.close();
     });
+
+    it('returns the incidents an apply changed, and none for a replay', async () => {
+      const store = await open();
+      const updates = [signal({ evidence: { eventId: 'e1' } }), signal({ evidence: { eventId: 'd1', occurrenceId: 'e1', ts: base + 10 } })];
+      const changed = await store.apply(updates);
+      expect(changed.map((i) => [i.kbId, i.count, i.status])).toEqual([['oom-kill', 1, 'open']]);
+      expect(await store.apply(updates)).toEqual([]);
+      const updatedAt = changed[0]?.updatedAt ?? '';
+      expect((await store.search(query({ updatedSince: updatedAt }))).incidents.map((i) => i.id)).toEqual([changed[0]?.id]);
+      expect((await store.search(query({ updatedSince: String(Date.parse(updatedAt) + 60_000) }))).incidents).toEqual([]);
+      await store.close();
+    });
+
+    it('acknowledges and resolves with who, when and why; a recurrence re-opens within the window, else files a new incident', async () => {
+      const store = await open();
+      const [filed] = await store.apply([signal({ evidence: { eventId: 'e1' } })]);
+      const id = filed?.id ?? '';
+      const ackAt = new Date(base + 1000).toISOString();
+      expect(await store.acknowledge(id, { by: 'alice', at: ackAt, comment: 'looking' })).toMatchObject({
+        status: 'acknowledged',
+        acknowledged: { by: 'alice', at: ackAt, comment: 'looking' },
+      });
+      expect(await store.acknowledge('no-such-incident', { by: 'alice', at: ackAt })).toBeUndefined();
+      const resolvedAt = new Date(base + 2000).toISOString();
+      expect(await store.resolve(id, { by: 'bob', at: resolvedAt, auto: false })).toMatchObject({ status: 'resolved', resolved: { by: 'bob', at: resolvedAt, auto: false } });
+      // Acknowledging a resolved incident changes nothing.
+      expect((await store.acknowledge(id, { by: 'carol', at: resolvedAt }))?.status).toBe('resolved');
+      expect((await store.search(query({ status: 'resolved' }))).incidents.map((i) => i.id)).toEqual([id]);
+
+      // More evidence of the same occurrence does not re-open it.
+      await store.apply([signal({ evidence: { eventId: 'd1', occurrenceId: 'e1', ts: base + 3000 } })]);
+      expect((await store.get(id))?.status).toBe('resolved');
+      // A new occurrence 10 minutes later re-opens it.
+      const [reopened] = await store.apply([signal({ evidence: { eventId: 'e2', ts: base + 600_000 } })]);
+      expect(reopened).toMatchObject({ id, status: 'open', reopened: 1, count: 2, acknowledged: null, resolved: null });
+
+      // Resolved again; a recurrence two hours later is a new incident.
+      await store.resolve(id, { by: 'bob', at: new Date(base + 700_000).toISOString(), auto: false });
+      const [fresh] = await store.apply([signal({ evidence: { eventId: 'e3', ts: base + 700_000 + 2 * 3_600_000 } })]);
+      expect(fresh?.id).not.toBe(id);
+      expect(fresh).toMatchObject({ status: 'open', count: 1, reopened: 0 });
+      expect((await store.get(id))?.status).toBe('resolved');
+      expect((await store.search(query({}))).incidents).toHaveLength(2);
+      await store.close();
+    });
+
+    it('auto-resolves incidents quiet for longer than their entry allows', async () => {
+      const store = await open();
+      await store.apply([
+        signal({ evidence: { eventId: 'e1', ts: base } }),
+        signal({ fingerprint: 'disk-full|h1|ctr:w', kbId: 'disk-full', title: 'Disk full', severity: 'high', evidence: { eventId: 'w1', ts: base } }),
+      ]);
+      const quiet = (kbId: string) => (kbId === 'oom-kill' ? 60_000 : 3_600_000);
+      const resolved = await store.resolveQuiet(base + 120_000, quiet);
+      expect(resolved.map((i) => [i.kbId, i.status, i.resolved?.auto, i.resolved?.by])).toEqual([['oom-kill', 'resolved', true, 'fineprint']]);
+      expect(await store.resolveQuiet(base + 120_000, quiet)).toEqual([]);
+      expect((await store.search(query({ status: 'open' }))).incidents.map((i) => i.kbId)).toEqual(['disk-full']);
+      await store.close();
+    });
+
+    it('keeps silences', async () => {
+      const store = await open();
+      const silence = {
+        id: 's1',
+        matchers: { kb: 'oom-*', container: 'hog' },
+        startsAt: new Date(base).toISOString(),
+        endsAt: new Date(base + 3_600_000).toISOString(),
+        createdBy: 'alice',
+        createdAt: new Date(base).toISOString(),
+        comment: 'load test',
+      };
+      await store.putSilence(silence);
+      expect(await store.silences()).toEqual([silence]);
+      expect(await store.deleteSilence('s1')).toBe(true);
+      expect(await store.deleteSilence('s1')).toBe(false);
+      expect(await store.silences()).toEqual([]);
+      await store.close();
+    });
   });
 }

@@ -1,16 +1,22 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { ZodType } from 'zod';
-import { FineprintError } from '../../../shared/errors.js';
+import { z, type ZodType } from 'zod';
+import { ERRORS, FineprintError, type ErrorCode } from '../../../shared/errors.js';
 
 /** The body of every error response: a stable code, a sentence, and safe details. */
-export interface ErrorBody {
-  statusCode: number;
-  code: string;
-  error: string;
-  message: string;
-  details?: unknown;
-}
+export const ErrorBody = z.object({
+  /** The HTTP status, repeated for clients that only keep the body. */
+  statusCode: z.number().int(),
+  /** A stable code of the shared/errors.ts registry. */
+  code: z.enum(Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]]),
+  /** The status text (`Not Found`). */
+  error: z.string(),
+  /** What went wrong, in a sentence that says what to change. */
+  message: z.string(),
+  /** Structured details of a 4xx (the failing fields); never on a 5xx. */
+  details: z.unknown().optional(),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
 
 /**
  * Route schemas are zod schemas: this plugin makes Fastify validate with them and maps every error
@@ -24,6 +30,8 @@ export const errorsPlugin = fp(
       const problems = result.error.issues.map((i) => `${[httpPart, ...i.path].filter(Boolean).join('.')}: ${i.message}`);
       return { error: new FineprintError('FP_BAD_REQUEST', problems.join('; '), { problems }) };
     });
+    // Response schemas (zod) document the API (plugins/openapi.ts); the wire format stays JSON.stringify.
+    app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data));
 
     app.setNotFoundHandler((request, reply) => {
       const error = new FineprintError('FP_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
@@ -52,6 +60,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  409: 'Conflict',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
