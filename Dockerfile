@@ -39,6 +39,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/kb ./kb
+# The history page's files, served as they are (services/api/routes/web.ts).
+COPY --from=build /app/services/api/web ./services/api/web
 # The data dir (embedded database, collector buffer, admin token). root:node 0775 so that both the
 # default user (node, by group) and the collector (root without CAP_DAC_OVERRIDE, as owner) can
 # write it; a new named volume mounted here copies this ownership and mode.

@@ -12,4 +12,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
     },
   },
+  // The history page's ES modules run in the browser, shipped as written (services/api/web/).
+  { files: ['services/api/web/**/*.js'], languageOptions: { globals: { ...globals.browser } } },
 );

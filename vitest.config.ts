@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: fast unit tests run in parallel; e2e tests share one real Docker engine (and the
+// Four projects: fast unit tests run in parallel; e2e tests share one real Docker engine (and the
 // host's /dev/kmsg), so their files run one at a time with generous timeouts; integration tests
-// talk to the real Kafka and Elasticsearch (scripts/services/), one file at a time too.
+// talk to the real Kafka and Elasticsearch (scripts/services/), one file at a time too; fault tests
+// (test/faults/) break those services on purpose.
 export default defineConfig({
   test: {
     projects: [
@@ -21,6 +22,20 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          // Fault injection (npm run test:faults): stops and kills real services and processes, so
+          // one file at a time; minutes-long outages need generous timeouts.
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+          // After every other project: the others use the services these tests stop.
+          sequence: { groupOrder: 1 },
         },
       },
       {

@@ -123,18 +123,21 @@ export class EmbeddedQueue {
           if (parsed.success) records.push(parsed.data);
           else hooks.onInvalid(row.offset, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
         }
+        const last = (rows.at(-1) as { offset: number }).offset;
         try {
           await handler({ records });
+          // In the try: an offset that cannot be written (disk full) must not end the loop; the
+          // batch is handled again, which the handlers tolerate (at-least-once).
+          commit.run(consumer, last);
+          offset = last;
+          if (Date.now() - lastPrune > (this.retentionMs === 0 ? 1000 : 60_000)) {
+            lastPrune = Date.now();
+            prune.run(offset, Date.now() - this.retentionMs);
+          }
         } catch (error) {
           hooks.onError(error);
           await new Promise((resolve) => setTimeout(resolve, 1000).unref());
           continue;
-        }
-        offset = (rows.at(-1) as { offset: number }).offset;
-        commit.run(consumer, offset);
-        if (Date.now() - lastPrune > (this.retentionMs === 0 ? 1000 : 60_000)) {
-          lastPrune = Date.now();
-          prune.run(offset, Date.now() - this.retentionMs);
         }
       }
     };

@@ -3,8 +3,11 @@ import { z } from 'zod';
 /** Version of the record format on the wire (embedded queue and Kafka). */
 export const RECORD_VERSION = 1;
 
-/** Where a normalized event comes from; detectors in kb/ select on this. */
-export const EventKind = z.enum(['docker', 'kernel', 'log', 'probe']);
+/**
+ * Where a normalized event comes from; detectors in kb/ select on this. `audit` is a finding of the
+ * fine-print checks on a container that just started: it files a low-severity risk incident.
+ */
+export const EventKind = z.enum(['docker', 'kernel', 'log', 'probe', 'audit']);
 export type EventKind = z.infer<typeof EventKind>;
 
 /** The container an event is about, as far as the source knows it. */
@@ -65,6 +68,8 @@ export const NormalizedEvent = z.object({
       subject: z.string().optional(),
     })
     .optional(),
+  /** The audit finding (kind "audit"): which KB entry's fine print the container is exposed to. */
+  audit: z.object({ kbId: z.string().min(1).max(100) }).optional(),
   /** True when the event was synthesized from inspect after a gap in the events stream. */
   reconciled: z.boolean().optional(),
 });

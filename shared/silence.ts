@@ -16,7 +16,9 @@ export const SilenceMatchers = z
   .strict()
   .refine((m) => m.kb !== undefined || m.host !== undefined || m.container !== undefined, {
     message: 'a silence needs at least one matcher (kb, host or container)',
-  });
+  })
+  // The refinement in JSON Schema, for the OpenAPI document.
+  .meta({ minProperties: 1 });
 export type SilenceMatchers = z.infer<typeof SilenceMatchers>;
 
 /** A silence as stored and served. A silenced incident is still filed and searchable, only not notified. */

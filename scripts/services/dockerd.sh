@@ -8,7 +8,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-D="$ROOT/.cache/dockerd"
+# DOCKERD_DIR: another private daemon (e.g. one a fault test restarts without disturbing the shared one).
+D="${DOCKERD_DIR:-$ROOT/.cache/dockerd}"
 SOCK="$D/docker.sock"
 PIDFILE="$D/docker.pid"
 LOG="$D/dockerd.log"
@@ -58,6 +59,9 @@ start_daemon() {
       -H "unix://$SOCK" --pidfile "$PIDFILE")
     # --ip6tables exists from 20.10 on; older daemons refuse unknown flags.
     if dockerd --help 2>&1 | grep -q -- '--ip6tables'; then args+=(--ip6tables=false); fi
+    # DOCKERD_ARGS: more flags for a test's own daemon (e.g. --live-restore).
+    # shellcheck disable=SC2206
+    args+=(${DOCKERD_ARGS:-})
     log "starting dockerd (state in $D)"
     # setsid: the daemon must outlive this script and the caller's process group/terminal.
     # 9>&-: the daemon must not inherit (and hold forever) our lock.

@@ -1,10 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { authPlugin, type ApiToken } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { openapiPlugin } from './plugins/openapi.js';
 import { servicesPlugin, type ApiServices } from './plugins/services.js';
 import { healthRoutes } from './routes/health.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { kbRoutes } from './routes/kb.js';
+import { openapiRoutes } from './routes/openapi.js';
+import { lifecycleRoutes } from './routes/lifecycle.js';
+import { silenceRoutes } from './routes/silences.js';
+import { webRoutes } from './routes/web.js';
 
 export interface AppOptions extends ApiServices {
   tokens: readonly ApiToken[];
@@ -14,13 +19,19 @@ export interface AppOptions extends ApiServices {
 export async function app(instance: FastifyInstance, options: AppOptions): Promise<void> {
   const { tokens, ...services } = options;
   await instance.register(errorsPlugin);
+  // Before any route: it collects them all for the OpenAPI document.
+  await instance.register(openapiPlugin);
   await instance.register(servicesPlugin, services);
   await instance.register(authPlugin, { tokens });
   await instance.register(healthRoutes);
+  await instance.register(webRoutes);
   await instance.register(
     async (v1) => {
       await v1.register(incidentRoutes);
+      await v1.register(lifecycleRoutes);
+      await v1.register(silenceRoutes);
       await v1.register(kbRoutes);
+      await v1.register(openapiRoutes);
     },
     { prefix: '/api/v1' },
   );

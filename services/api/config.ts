@@ -1,5 +1,23 @@
 import { z } from 'zod';
 import { commonConfig } from '../../shared/config.js';
+import { Duration } from '../../shared/kb/schema.js';
+import type { ApiToken } from './plugins/auth.js';
+
+/** `name=token` pairs, comma-separated; a bare token is named `read-<n>`. */
+const ReadTokens = z
+  .string()
+  .transform((text, ctx): ApiToken[] =>
+    text
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .map((part, i) => {
+        const eq = part.indexOf('=');
+        const [name, token] = eq > 0 ? [part.slice(0, eq), part.slice(eq + 1)] : [`read-${i + 1}`, part];
+        if (token.length < 16) ctx.addIssue({ code: 'custom', message: `token of ${name}: at least 16 characters` });
+        return { name, token, scope: 'read' as const };
+      }),
+  );
 
 /** The API's settings (see README, "Configuration"). */
 export const apiConfig = {
@@ -9,4 +27,17 @@ export const apiConfig = {
   FINEPRINT_API_PORT: z.coerce.number().int().min(0).max(65_535).default(7777),
   /** Admin bearer token; generated on first start and kept in the data dir when unset. */
   FINEPRINT_ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** Notification config file (YAML or JSON: receivers and routes, README "Notifications"); unset: no notifications. */
+  FINEPRINT_NOTIFY_CONFIG: z.string().min(1).optional(),
+  /** Base URL people open fineprint at, for the incident links in notifications (default: the API's own address). */
+  FINEPRINT_PUBLIC_URL: z.url().optional(),
+  /**
+   * Read-only bearer tokens (search, read; no acknowledge, resolve or silence): `name=token` pairs,
+   * comma-separated, each token at least 16 characters. Default none.
+   */
+  FINEPRINT_READ_TOKENS: ReadTokens.default([]),
+  /** An incident quiet for this long resolves itself, unless its KB entry sets `resolveAfter`. Default 30m. */
+  FINEPRINT_RESOLVE_AFTER: Duration.default(1_800_000),
+  /** A recurrence within this long after an incident was resolved re-opens it; later, a new incident. Default 1h. */
+  FINEPRINT_REOPEN_WINDOW: Duration.default(3_600_000),
 };

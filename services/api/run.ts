@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 import { loadConfig, type Environment } from '../../shared/config.js';
 import { IncidentUpdateBatch } from '../../shared/incident.js';
@@ -9,11 +10,14 @@ import { ensureTopics, topicNames } from '../../shared/kafka/topics.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { createLogger } from '../../shared/log.js';
 import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
+import { openDatabase } from '../../shared/sqlite.js';
 import { openElasticsearchStore } from '../../shared/store/elasticsearch.js';
 import { IncidentQuery } from '../../shared/store/index.js';
 import { apiConfig } from './config.js';
 import { buildServer } from './server.js';
-import { resolveAdminToken } from './token.js';
+import { startAutoResolve } from './auto-resolve.js';
+import { changesFromStore, createNotifier, loadNotifyConfig } from './notify/index.js';
+import { apiTokens } from './token.js';
 
 export const apiProcessConfig = {
   ...apiConfig,
@@ -30,11 +34,31 @@ export const apiProcessConfig = {
  */
 export async function startApiProcess(env: Environment = process.env): Promise<{ url: string; stop(): Promise<void> }> {
   const config = loadConfig(apiProcessConfig, env);
+  const notifyConfig = loadNotifyConfig(config.FINEPRINT_NOTIFY_CONFIG);
   const log = createLogger('fineprint-api', config.FINEPRINT_LOG_LEVEL);
   const kb = loadKnowledgeBase(config.FINEPRINT_KB_DIR);
   const registry = new MetricsRegistry();
   const metrics = pipelineMetrics(registry);
-  const store = await openElasticsearchStore({ url: config.FINEPRINT_ELASTICSEARCH_URL, kb, indexPrefix: config.FINEPRINT_ELASTICSEARCH_INDEX_PREFIX });
+  const store = await openElasticsearchStore({
+    url: config.FINEPRINT_ELASTICSEARCH_URL,
+    kb,
+    indexPrefix: config.FINEPRINT_ELASTICSEARCH_INDEX_PREFIX,
+    reopenWindowMs: config.FINEPRINT_REOPEN_WINDOW,
+  });
+  // The outbox is local to this process (one API replica notifies; see README "Notifications").
+  const notifyDb = openDatabase(join(config.FINEPRINT_DATA_DIR, 'notify.db'));
+  // Links in notifications point at the public URL, else at the API's address once it listens.
+  let apiUrl = '';
+  const notifier = createNotifier({
+    db: notifyDb,
+    config: notifyConfig,
+    kb,
+    publicUrl: () => config.FINEPRINT_PUBLIC_URL ?? apiUrl,
+    silences: () => store.silences(),
+    changedSince: changesFromStore(store),
+    metrics: registry,
+    log,
+  });
 
   const topics = topicNames(config.FINEPRINT_KAFKA_TOPIC_PREFIX);
   const kafka = createKafka(config.FINEPRINT_KAFKA_BROKERS, 'fineprint-api', log);
@@ -55,7 +79,7 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
     IncidentUpdateBatch,
     {
       handle: async ({ records }) => {
-        await store.apply(records.flatMap((r) => r.value.updates));
+        await notifier.observe(await store.apply(records.flatMap((r) => r.value.updates)));
       },
       reject: async (rejected, from) => {
         metrics.errors.inc({ stage: 'api', error_type: 'invalid_record' }, rejected.length);
@@ -66,13 +90,14 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
     log,
   );
 
-  const { token, generated } = resolveAdminToken(config.FINEPRINT_ADMIN_TOKEN, config.FINEPRINT_DATA_DIR);
+  const { tokens, generatedAdminToken } = apiTokens(config);
   const server = await buildServer(
     {
       store,
       kb,
       metrics: registry,
-      tokens: [{ token, scope: 'admin' }],
+      notifier,
+      tokens,
       health: async () => ({
         elasticsearch: await store.search(IncidentQuery.parse({ limit: 1 })).then(
           () => ({ ok: true }),
@@ -84,7 +109,10 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
     log,
   );
   const url = await server.listen({ host: config.FINEPRINT_API_HOST, port: config.FINEPRINT_API_PORT });
-  if (generated) process.stdout.write(`fineprint admin token (saved in ${config.FINEPRINT_DATA_DIR}/admin-token): ${token}\n`);
+  apiUrl = url;
+  notifier.start();
+  const autoResolve = startAutoResolve({ store, kb, notifier, log, defaultQuietMs: config.FINEPRINT_RESOLVE_AFTER });
+  if (generatedAdminToken) process.stdout.write(`fineprint admin token (saved in ${config.FINEPRINT_DATA_DIR}/admin-token): ${generatedAdminToken}\n`);
   process.stdout.write(`fineprint API at ${url}\n`);
   log.info({ url }, 'fineprint api started');
   return {
@@ -93,6 +121,9 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
       await consumer.disconnect();
       await producer.disconnect();
       await server.close();
+      await autoResolve.stop();
+      await notifier.stop();
+      notifyDb.close();
       await store.close();
     },
   };

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../../shared/log.js';
 import { app, type AppOptions } from './app.js';
+import { frameworkErrors } from './plugins/errors.js';
 
 /** Builds the Fastify instance around the app plugin (tests call this and use `inject`). */
 export async function buildServer(options: AppOptions, log?: Logger): Promise<FastifyInstance> {
@@ -11,6 +12,7 @@ export async function buildServer(options: AppOptions, log?: Logger): Promise<Fa
     connectionTimeout: 10_000,
     bodyLimit: 1_048_576,
     disableRequestLogging: true,
+    frameworkErrors,
   });
   await server.register(app, options);
   await server.ready();

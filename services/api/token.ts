@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ApiToken } from './plugins/auth.js';
 
 /**
  * The admin token: FINEPRINT_ADMIN_TOKEN when set, else the one generated on first start and kept
@@ -19,4 +20,14 @@ export function resolveAdminToken(configured: string | undefined, dataDir: strin
   const token = `fp_${randomBytes(24).toString('base64url')}`;
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return { token, generated: true };
+}
+
+/** Every token the API accepts: the admin token (named `admin`) and the configured read-only ones. */
+export function apiTokens(config: { FINEPRINT_ADMIN_TOKEN?: string | undefined; FINEPRINT_READ_TOKENS: ApiToken[]; FINEPRINT_DATA_DIR: string }): {
+  tokens: ApiToken[];
+  /** Set on the first start, when the admin token was generated: print it, once. */
+  generatedAdminToken?: string;
+} {
+  const { token, generated } = resolveAdminToken(config.FINEPRINT_ADMIN_TOKEN, config.FINEPRINT_DATA_DIR);
+  return { tokens: [{ name: 'admin', token, scope: 'admin' }, ...config.FINEPRINT_READ_TOKENS], ...(generated ? { generatedAdminToken: token } : {}) };
 }

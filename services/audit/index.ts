@@ -20,7 +20,7 @@ import {
   type FindingContainer,
 } from './checks.js';
 
-export { auditContainer, auditDaemon, CHECK_KB_IDS, type Finding, type FindingContainer } from './checks.js';
+export { auditContainer, auditDaemon, CHECK_KB_IDS, type DaemonInfo, type Finding, type FindingContainer } from './checks.js';
 
 export interface RunAuditOptions extends AuditOptions {
   /** Container names or ids to audit; default: every running container (every container with `all`). */

@@ -133,6 +133,31 @@ export class Correlator {
     }));
   }
 
+  /**
+   * A risk the audit found on a container start: a low-severity incident of its own (`risk:`
+   * fingerprint, never merged with an outage of the same entry), one occurrence per container and
+   * entry, so restarts add evidence, not occurrences.
+   */
+  risk(event: NormalizedEvent, entry: KbEntry, enrichment: Enrichment): IncidentUpdate[] {
+    const fingerprint = fingerprintOf(`risk:${entry.id}`, event.host, enrichment);
+    const occurrenceId = `${event.container?.id ?? 'host'}:${entry.id}`;
+    return [
+      {
+        op: 'signal',
+        proposedId: incidentIdFor(fingerprint, occurrenceId),
+        fingerprint,
+        kbId: entry.id,
+        title: `Risk: ${entry.title}`,
+        severity: 'low',
+        host: event.host,
+        container: enrichment.container,
+        compose: enrichment.compose,
+        facts: enrichment.facts,
+        evidence: evidenceOf(event, occurrenceId, `${entry.id}/audit`),
+      },
+    ];
+  }
+
   /** Forgets occurrences that can no longer merge with anything (bounded memory). */
   sweep(now: number): void {
     for (const [fingerprint, occurrence] of this.active) {

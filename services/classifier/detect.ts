@@ -21,6 +21,8 @@ interface SequenceState {
   events: NormalizedEvent[];
 }
 
+const NO_SIGNALS: readonly Signal[] = Object.freeze([]);
+
 /** Windows and sequences are per container, or per host for events with no container. */
 const subjectOf = (event: NormalizedEvent): string => `${event.host}/${event.container?.id ?? ''}`;
 
@@ -35,7 +37,11 @@ export class Detection {
 
   constructor(private readonly maxSpanMs: number) {}
 
-  observe(event: NormalizedEvent, hits: readonly Target[]): Signal[] {
+  observe(event: NormalizedEvent, hits: readonly Target[]): readonly Signal[] {
+    if (hits.length === 0) {
+      this.sweep(event.ts);
+      return NO_SIGNALS;
+    }
     const signals: Signal[] = [];
     const sequenceHits = new Map<string, { target: Target; steps: number[] }>();
     for (const target of hits) {

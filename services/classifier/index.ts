@@ -13,6 +13,8 @@ export { compileKb, type CompiledKb } from './match.js';
 export { FactsCache, type FactsPersistence } from './enrich.js';
 export { parseLine } from './parse.js';
 
+const NO_UPDATES: readonly IncidentUpdate[] = Object.freeze([]);
+
 export interface ClassifierOptions {
   kb: CompiledKb;
   facts: FactsCache;
@@ -32,7 +34,7 @@ export interface Classifier {
    */
   classify(records: readonly CollectorRecord[]): IncidentUpdate[];
   /** Classifies one event without writing anything (the `classify` command, fixtures). */
-  updatesFor(event: NormalizedEvent): IncidentUpdate[];
+  updatesFor(event: NormalizedEvent): readonly IncidentUpdate[];
 }
 
 export function createClassifier(options: ClassifierOptions): Classifier {
@@ -42,9 +44,14 @@ export function createClassifier(options: ClassifierOptions): Classifier {
   const correlator = new Correlator(kb.kb, mergeWithinMs);
   let lastSweep = 0;
 
-  const updatesFor = (event: NormalizedEvent): IncidentUpdate[] => {
+  const updatesFor = (event: NormalizedEvent): readonly IncidentUpdate[] => {
+    if (event.audit) {
+      const entry = kb.kb.byId.get(event.audit.kbId);
+      return entry ? correlator.risk(event, entry, facts.enrich(event)) : NO_UPDATES;
+    }
     const signals = detection.observe(event, kb.match(event));
-    if (signals.length === 0) return [];
+    // Most records match nothing: answer them without allocating.
+    if (signals.length === 0) return NO_UPDATES;
     const enrichment = facts.enrich(event);
     return signals.flatMap((signal) => correlator.correlate(signal, enrichment));
   };
@@ -61,7 +68,7 @@ export function createClassifier(options: ClassifierOptions): Classifier {
           facts.update(record.facts);
           continue;
         }
-        updates.push(...updatesFor(record.event));
+        for (const update of updatesFor(record.event)) updates.push(update);
         metrics.classified.inc();
       }
       for (const update of updates) {

@@ -2,9 +2,9 @@ import type { EventKind, NormalizedEvent } from '../../shared/event.js';
 import type { Detector, KbEntry, Match } from '../../shared/kb/schema.js';
 import type { KnowledgeBase } from '../../shared/kb/load.js';
 import { requiredLiterals } from './literals.js';
+import { LiteralScanner } from './prefilter.js';
 
-/** `lowered` gives the message lowercased, computed once per event however many detectors ask. */
-type Predicate = (event: NormalizedEvent, lowered: () => string) => boolean;
+type Predicate = (event: NormalizedEvent) => boolean;
 
 /** What a matching predicate feeds: a detector directly, a window, or one step of a sequence. */
 export type Target =
@@ -15,32 +15,22 @@ export type Target =
 interface CompiledPredicate {
   test: Predicate;
   target: Target;
+  /** Event kinds it applies to. */
+  kinds: ReadonlySet<EventKind>;
+  /** The message regex, when the match has one. */
+  message?: RegExp;
+  /** Literal ids of which one must occur in the message (prefilter); none: always evaluated. */
+  literals?: number[];
 }
 
 const asArray = <T>(value: T | T[] | undefined): T[] | undefined =>
   value === undefined ? undefined : Array.isArray(value) ? value : [value];
 
-type MessageTest = (message: string, lowered: () => string) => boolean;
-
-/** A regex behind its literal prefilter: most lines fail the cheap substring search. */
-function messageTest(source: string, ignoreCase: boolean): MessageTest {
-  const regex = new RegExp(source, ignoreCase ? 'i' : '');
-  const literals = requiredLiterals(source, ignoreCase);
-  if (!literals) return (message) => regex.test(message);
-  const [only] = literals;
-  if (literals.length === 1 && only !== undefined) {
-    return ignoreCase
-      ? (message, lowered) => lowered().includes(only) && regex.test(message)
-      : (message) => message.includes(only) && regex.test(message);
-  }
-  return (message, lowered) => {
-    const text = ignoreCase ? lowered() : message;
-    return literals.some((l) => text.includes(l)) && regex.test(message);
-  };
-}
-
-/** Compiles one match into a closure that checks the cheap conditions before the regex. */
-function compileMatch(match: Match): Predicate {
+/**
+ * Compiles one match into a closure that checks the cheap conditions before the regex. The regex's
+ * literals are checked before the closure runs (one scan for all predicates, see `compileKb`).
+ */
+function compileMatch(match: Match, message: RegExp | undefined): Predicate {
   const checks: Predicate[] = [];
   const actions = asArray(match.action);
   if (actions) {
@@ -68,13 +58,10 @@ function compileMatch(match: Match): Predicate {
     );
   }
   if (match.container) checks.push((e) => e.container !== undefined);
-  if (match.message) {
-    const test = messageTest(match.message, match.ignoreCase === true);
-    checks.push((e, lowered) => test(e.message, lowered));
-  }
+  if (message) checks.push((e) => message.test(e.message));
   if (checks.length === 1) return checks[0] as Predicate;
-  return (e, lowered) => {
-    for (const check of checks) if (!check(e, lowered)) return false;
+  return (e) => {
+    for (const check of checks) if (!check(e)) return false;
     return true;
   };
 }
@@ -85,25 +72,37 @@ const ALL_KINDS: readonly EventKind[] = ['docker', 'kernel', 'log', 'probe'];
 export interface CompiledKb {
   readonly kb: KnowledgeBase;
   /** Every predicate of every detector that holds for the event. */
-  match(event: NormalizedEvent): Target[];
+  match(event: NormalizedEvent): readonly Target[];
   /** True when a log line could match some detector: the collector forwards only these lines. */
   acceptLogLine(message: string): boolean;
   /** Longest window or sequence span in the KB, in ms (how far back state matters). */
   readonly maxSpanMs: number;
 }
 
+const KIND_INDEX: Record<EventKind, number> = { docker: 0, kernel: 1, log: 2, probe: 3, audit: 4 };
+const NO_TARGETS: readonly Target[] = Object.freeze([]);
+const ascending = (a: number, b: number): number => a - b;
+
 export function compileKb(kb: KnowledgeBase): CompiledKb {
-  const byKind = new Map<EventKind, CompiledPredicate[]>(ALL_KINDS.map((k) => [k, []]));
-  const logMessageTests: MessageTest[] = [];
+  const predicates: CompiledPredicate[] = [];
+  const literalIds = new Map<string, number>();
+  const literalId = (literal: string): number => {
+    let id = literalIds.get(literal);
+    if (id === undefined) literalIds.set(literal, (id = literalIds.size));
+    return id;
+  };
   let maxSpanMs = 0;
 
   const add = (match: Match, target: Target) => {
-    const predicate = { test: compileMatch(match), target };
-    for (const kind of asArray(match.kind) ?? ALL_KINDS) byKind.get(kind)?.push(predicate);
-    const kinds = asArray(match.kind);
-    if (match.message && (!kinds || kinds.includes('log'))) {
-      logMessageTests.push(messageTest(match.message, match.ignoreCase === true));
-    }
+    const message = match.message ? new RegExp(match.message, match.ignoreCase === true ? 'i' : '') : undefined;
+    const literals = match.message ? requiredLiterals(match.message, match.ignoreCase === true) : undefined;
+    predicates.push({
+      test: compileMatch(match, message),
+      target,
+      kinds: new Set(asArray(match.kind) ?? ALL_KINDS),
+      ...(message ? { message } : {}),
+      ...(literals ? { literals: literals.map(literalId) } : {}),
+    });
   };
 
   for (const entry of kb.entries) {
@@ -123,20 +122,65 @@ export function compileKb(kb: KnowledgeBase): CompiledKb {
     }
   }
 
+  // Per event kind: the predicates each literal opens, and those evaluated on every event (no
+  // message regex, or one without a useful literal). Indices keep the KB order of the hits.
+  const scanner = new LiteralScanner([...literalIds.keys()]);
+  const gatedBy = ALL_KINDS.map(() => Array.from({ length: literalIds.size }, (): number[] => []));
+  const ungated = ALL_KINDS.map((): number[] => []);
+  predicates.forEach((predicate, index) => {
+    for (const kind of predicate.kinds) {
+      const k = KIND_INDEX[kind];
+      if (predicate.literals) for (const id of predicate.literals) (gatedBy[k]?.[id] as number[]).push(index);
+      else ungated[k]?.push(index);
+    }
+  });
+  const logKind = KIND_INDEX.log;
+  const logUngated = (ungated[logKind] as number[]).flatMap((index) => predicates[index]?.message ?? []);
+
+  // Reused across events: the candidate predicates of the current event, deduplicated by stamp.
+  const candidates: number[] = [];
+  const stamp = new Float64Array(predicates.length);
+  let epoch = 0;
+
   return {
     kb,
     maxSpanMs,
     match(event) {
-      const hits: Target[] = [];
-      let lower: string | undefined;
-      const lowered = () => (lower ??= event.message.toLowerCase());
-      for (const predicate of byKind.get(event.kind) ?? []) if (predicate.test(event, lowered)) hits.push(predicate.target);
-      return hits;
+      const k = KIND_INDEX[event.kind];
+      const always = ungated[k] as number[];
+      const found = scanner.scan(event.message);
+      let order: readonly number[] = always;
+      if (found > 0) {
+        epoch += 1;
+        candidates.length = 0;
+        const gates = gatedBy[k] as number[][];
+        for (let f = 0; f < found; f += 1) {
+          for (const index of gates[scanner.foundAt(f)] as number[]) {
+            if (stamp[index] === epoch) continue;
+            stamp[index] = epoch;
+            candidates.push(index);
+          }
+        }
+        if (candidates.length > 0) {
+          for (const index of always) candidates.push(index);
+          candidates.sort(ascending);
+          order = candidates;
+        }
+      }
+      let hits: Target[] | undefined;
+      for (let i = 0; i < order.length; i += 1) {
+        const predicate = predicates[order[i] as number] as CompiledPredicate;
+        if (predicate.test(event)) (hits ??= []).push(predicate.target);
+      }
+      return hits ?? NO_TARGETS;
     },
     acceptLogLine(message) {
-      let lower: string | undefined;
-      const lowered = () => (lower ??= message.toLowerCase());
-      for (const test of logMessageTests) if (test(message, lowered)) return true;
+      const found = scanner.scan(message);
+      const gates = gatedBy[logKind] as number[][];
+      for (let f = 0; f < found; f += 1) {
+        for (const index of gates[scanner.foundAt(f)] as number[]) if (predicates[index]?.message?.test(message)) return true;
+      }
+      for (const regex of logUngated) if (regex.test(message)) return true;
       return false;
     },
   };

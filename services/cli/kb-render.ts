@@ -67,6 +67,7 @@ export function renderEntryText(entry: KbEntry): string {
     `${entry.id}: ${entry.title} [${entry.severity}]`,
     `From the talk: ${entry.talk}`,
     `Detection: ${detectionOf(entry)} - ${DETECTION_WORDS[detectionOf(entry)]}`,
+    ...(entry.tags ? [`Tags: ${entry.tags.join(', ')}`] : []),
   ];
   const points = pointsOf(entry);
   if (points.length > 0) lines.push('Covers:', ...points.map((p) => `  - ${p.section}: ${p.point}`));
@@ -122,6 +123,7 @@ export function renderEntryMarkdown(entry: KbEntry, kb?: KnowledgeBase): string 
     '',
     `${code(entry.id)} · severity **${entry.severity}** · detection **${detection}**: ${DETECTION_WORDS[detection]}`,
     '',
+    ...(entry.tags ? [`Tags (for notification routes): ${entry.tags.map(code).join(', ')}`, ''] : []),
     `> From the talk: ${entry.talk}`,
     '',
   ];

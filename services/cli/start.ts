@@ -9,7 +9,9 @@ import { openDatabase } from '../../shared/sqlite.js';
 import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
 import { apiConfig } from '../api/config.js';
 import { buildServer } from '../api/server.js';
-import { resolveAdminToken } from '../api/token.js';
+import { startAutoResolve } from '../api/auto-resolve.js';
+import { changesFromStore, createNotifier, loadNotifyConfig } from '../api/notify/index.js';
+import { apiTokens } from '../api/token.js';
 import { compileKb, createClassifier, FactsCache } from '../classifier/index.js';
 import { classifierConfig } from '../classifier/config.js';
 import { collectorConfig } from '../collector/config.js';
@@ -26,14 +28,27 @@ export interface RunningAllInOne {
  */
 export async function startAllInOne(env: Environment = process.env): Promise<RunningAllInOne> {
   const config = loadConfig({ ...collectorConfig, ...classifierConfig, ...apiConfig }, env);
+  const notifyConfig = loadNotifyConfig(config.FINEPRINT_NOTIFY_CONFIG);
   const log = createLogger('fineprint', config.FINEPRINT_LOG_LEVEL);
   const kb = loadKnowledgeBase(config.FINEPRINT_KB_DIR);
   const compiled = compileKb(kb);
   const db = openDatabase(join(config.FINEPRINT_DATA_DIR, 'fineprint.db'));
   const queue = new EmbeddedQueue(db);
-  const store = new SqliteIncidentStore(db, kb);
+  const store = new SqliteIncidentStore(db, kb, { reopenWindowMs: config.FINEPRINT_REOPEN_WINDOW });
   const registry = new MetricsRegistry();
   const metrics = pipelineMetrics(registry);
+  // Links in notifications point at the public URL, else at the API's address once it listens.
+  let apiUrl = '';
+  const notifier = createNotifier({
+    db,
+    config: notifyConfig,
+    kb,
+    publicUrl: () => config.FINEPRINT_PUBLIC_URL ?? apiUrl,
+    silences: () => store.silences(),
+    changedSince: changesFromStore(store),
+    metrics: registry,
+    log,
+  });
   const docker = dockerClient(config.DOCKER_HOST);
   const host = config.FINEPRINT_HOST_NAME;
 
@@ -57,7 +72,7 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
     },
   });
   const running = records.run(async (batch) => {
-    await store.apply(classifier.classify(batch.records));
+    await notifier.observe(await store.apply(classifier.classify(batch.records)));
   });
   running.catch((error: unknown) => log.fatal({ err: error }, 'classifier stopped'));
 
@@ -69,16 +84,18 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
       logAccept: compiled.acceptLogLine,
       logLinesPerSecond: config.FINEPRINT_LOG_LINES_PER_SECOND,
       probeIntervalMs: config.FINEPRINT_PROBE_INTERVAL * 1000,
+      auditOnStart: config.FINEPRINT_AUDIT_ON_START,
     },
   );
 
-  const { token, generated } = resolveAdminToken(config.FINEPRINT_ADMIN_TOKEN, config.FINEPRINT_DATA_DIR);
+  const { tokens, generatedAdminToken } = apiTokens(config);
   const server = await buildServer(
     {
       store,
       kb,
       metrics: registry,
-      tokens: [{ token, scope: 'admin' }],
+      notifier,
+      tokens,
       health: async () => {
         const dockerOk = await docker
           .ping()
@@ -93,11 +110,14 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
     log,
   );
   const url = await server.listen({ host: config.FINEPRINT_API_HOST, port: config.FINEPRINT_API_PORT });
+  apiUrl = url;
+  notifier.start();
+  const autoResolve = startAutoResolve({ store, kb, notifier, log, defaultQuietMs: config.FINEPRINT_RESOLVE_AFTER });
   await collector.start();
   log.info({ url, host, dataDir: config.FINEPRINT_DATA_DIR, kbEntries: kb.entries.length }, 'fineprint all-in-one started');
-  if (generated) {
+  if (generatedAdminToken) {
     // Printed once, on the first start; afterwards it is in the data dir (mode 0600).
-    process.stdout.write(`fineprint admin token (saved in ${join(config.FINEPRINT_DATA_DIR, 'admin-token')}): ${token}\n`);
+    process.stdout.write(`fineprint admin token (saved in ${join(config.FINEPRINT_DATA_DIR, 'admin-token')}): ${generatedAdminToken}\n`);
   }
   process.stdout.write(`fineprint is watching ${config.DOCKER_HOST}; API at ${url}\n`);
 
@@ -107,6 +127,8 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
       await collector.stop();
       await records.stop();
       await server.close();
+      await autoResolve.stop();
+      await notifier.stop();
       db.close();
       log.info('fineprint stopped');
     },

@@ -104,7 +104,21 @@ export class Batcher {
           return;
         }
       }
-      for (const entry of this.queue.splice(0, end)) if ('commit' in entry) entry.commit();
+      for (const entry of this.queue.splice(0, end)) if ('commit' in entry) this.runCommit(entry.commit);
+    }
+  }
+
+  /**
+   * A cursor that cannot be saved (the data dir's disk full) is not fatal: the records were sent,
+   * and a restart before the next save only reads them again. Thrown here it would reject a drain
+   * nobody awaits, and an unhandled rejection ends the process.
+   */
+  private runCommit(commit: () => void): void {
+    try {
+      commit();
+    } catch (err) {
+      this.options.metrics.errors.inc({ stage: 'sending', error_type: 'cursor_save_failed' });
+      this.options.log.warn({ err }, 'Could not save a source cursor; what was read since may be read again after a restart.');
     }
   }
 }

@@ -15,6 +15,8 @@ export const collectorConfig = {
   FINEPRINT_KMSG_BACKFILL: configFields.boolean.default(false),
   /** Seconds between host probes (disk, inodes, log sizes, zombies). */
   FINEPRINT_PROBE_INTERVAL: z.coerce.number().int().min(1).max(86_400).default(30),
+  /** Audit each container when it starts and file its fine print as low-severity risk incidents. */
+  FINEPRINT_AUDIT_ON_START: configFields.boolean.default(true),
   /** Matching log lines forwarded per container per second; the rest is counted and dropped. */
   FINEPRINT_LOG_LINES_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(200),
 };

@@ -17,6 +17,8 @@ export interface CollectorOptions {
   logLinesPerSecond?: number;
   /** Time between host probe readings, ms. Default 30000. */
   probeIntervalMs?: number;
+  /** Audit each container that starts (risk incidents). Default true. */
+  auditOnStart?: boolean;
   /** Sources to run. Default: all four. */
   sources?: SourceName[];
 }
@@ -48,7 +50,10 @@ export function createCollector(ctx: SourceContext, options: CollectorOptions): 
   if (enabled.has('docker-events')) {
     const follower = logs;
     sources.push(
-      createDockerEventsSource(ctx, follower ? { listener: { onEvent: (e) => follower.observe(e), onReconnect: () => follower.resync() } } : {}),
+      createDockerEventsSource(ctx, {
+        ...(options.auditOnStart !== undefined ? { auditOnStart: options.auditOnStart } : {}),
+        ...(follower ? { listener: { onEvent: (e) => follower.observe(e), onReconnect: () => follower.resync() } } : {}),
+      }),
     );
   }
   if (enabled.has('kmsg')) sources.push(createKmsgSource(ctx, { path: options.kmsgPath, backfill: options.kmsgBackfill ?? false }));

@@ -92,6 +92,7 @@ export async function startCollectorProcess(env: Environment = process.env): Pro
       logAccept: compiled.acceptLogLine,
       logLinesPerSecond: config.FINEPRINT_LOG_LINES_PER_SECOND,
       probeIntervalMs: config.FINEPRINT_PROBE_INTERVAL * 1000,
+      auditOnStart: config.FINEPRINT_AUDIT_ON_START,
     },
   );
   await collector.start();

@@ -161,6 +161,11 @@ export const KbEntry = z
     detection: Detection.optional(),
     /** The points of the talk this entry covers (ids of shared/kb/talk.ts); empty for "beyond the talk". */
     covers: z.array(z.enum(TALK_POINT_IDS)).optional(),
+    /**
+     * Topics for routing notifications (a route's `tag`), 1-3 lowercase words such as memory, jvm,
+     * storage, logging, networking, process, security, cluster. Optional; every shipped entry sets it.
+     */
+    tags: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/, 'a lowercase word')).min(1).max(3).optional(),
     /** What still holds today and what changed since the talk; every shipped entry sets it. */
     today: Today.optional(),
     /**
@@ -170,6 +175,11 @@ export const KbEntry = z
     audit: z.array(z.string().min(10)).optional(),
     /** Empty only for `detection: audit` (the fine print cannot be seen in events or logs). */
     detectors: z.array(Detector),
+    /**
+     * An incident of this entry quiet for this long resolves itself (e.g. `15m`); default the
+     * service's FINEPRINT_RESOLVE_AFTER (30m).
+     */
+    resolveAfter: Duration.optional(),
     /** Entries whose occurrence for the same container this one replaces (a JVM OOM kill is jvm-heap, not oom-kill). */
     supersedes: z.array(z.string()).optional(),
     /** Real lines proving the detectors; both lists may be empty only for an audit entry without detectors. */

@@ -8,6 +8,7 @@ import type { Severity } from '../kb/schema.js';
 import { Silence } from '../silence.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { DEFAULT_REOPEN_WINDOW_MS, type ActiveOccurrence, type IncidentPage, type IncidentQuery, type IncidentStore, type LifecycleOptions, type ResolveMark } from './index.js';
+import { FACET_SIZE, HISTOGRAM_BUCKETS, histogramOf, histogramRange, type FacetCount, type IncidentFacets } from './index.js';
 
 /*
  * The distributed incident store, with exactly the contract of the embedded SQLite store.
@@ -891,28 +892,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
 
   async search(query: IncidentQuery): Promise<IncidentPage> {
     await this.init();
-    const filter: estypes.QueryDslQueryContainer[] = [];
-    if (query.q) {
-      // Each word a prefix of some indexed word, all words required: the FTS5 expression of the
-      // embedded store. Built from words only, so user text is never query syntax.
-      for (const word of new Set(words(query.q))) filter.push({ prefix: { 'fineprint.search_terms': word } });
-    }
-    if (query.kb) filter.push({ term: { 'rule.id': query.kb } });
-    if (query.host) filter.push({ term: { 'host.name': query.host } });
-    if (query.severity) filter.push({ term: { 'fineprint.severity': query.severity } });
-    if (query.status) filter.push({ term: { 'fineprint.status': query.status } });
-    if (query.container) {
-      const should: estypes.QueryDslQueryContainer[] = [
-        { term: { 'container.name': query.container } },
-        { term: { 'fineprint.compose.service': query.container } },
-      ];
-      // Like the embedded store's LIKE: an id prefix of at least 12 characters, ASCII case-insensitive.
-      if (query.container.length >= 12) should.push({ prefix: { 'container.id': { value: query.container, case_insensitive: true } } });
-      filter.push({ bool: { should, minimum_should_match: 1 } });
-    }
-    if (query.since !== undefined) filter.push({ range: { 'event.end': { gte: query.since, format: 'epoch_millis' } } });
-    if (query.until !== undefined) filter.push({ range: { 'event.start': { lte: query.until, format: 'epoch_millis' } } });
-    if (query.updatedSince !== undefined) filter.push({ range: { 'fineprint.updated_at': { gte: query.updatedSince, format: 'epoch_millis' } } });
+    const filter = this.filters(query);
     const searchAfter = query.cursor ? decodeCursor(query.cursor) : undefined;
     let res: estypes.SearchResponse<IncidentSource>;
     try {
@@ -1028,6 +1008,108 @@ export class ElasticsearchIncidentStore implements IncidentStore {
 
   async close(): Promise<void> {
     if (this.ownsClient) await this.client.close();
+  }
+
+  /** The query's filters (all but its cursor) as Elasticsearch filter clauses: search and facets share them. */
+  private filters(query: IncidentQuery): estypes.QueryDslQueryContainer[] {
+    const filter: estypes.QueryDslQueryContainer[] = [];
+    if (query.q) {
+      // Each word a prefix of some indexed word, all words required: the FTS5 expression of the
+      // embedded store. Built from words only, so user text is never query syntax.
+      for (const word of new Set(words(query.q))) filter.push({ prefix: { 'fineprint.search_terms': word } });
+    }
+    if (query.kb) filter.push({ term: { 'rule.id': query.kb } });
+    if (query.host) filter.push({ term: { 'host.name': query.host } });
+    if (query.severity) filter.push({ term: { 'fineprint.severity': query.severity } });
+    if (query.status) filter.push({ term: { 'fineprint.status': query.status } });
+    if (query.container) {
+      const should: estypes.QueryDslQueryContainer[] = [
+        { term: { 'container.name': query.container } },
+        { term: { 'fineprint.compose.service': query.container } },
+      ];
+      // Like the embedded store's LIKE: an id prefix of at least 12 characters, ASCII case-insensitive.
+      if (query.container.length >= 12) should.push({ prefix: { 'container.id': { value: query.container, case_insensitive: true } } });
+      filter.push({ bool: { should, minimum_should_match: 1 } });
+    }
+    if (query.since !== undefined) filter.push({ range: { 'event.end': { gte: query.since, format: 'epoch_millis' } } });
+    if (query.until !== undefined) filter.push({ range: { 'event.start': { lte: query.until, format: 'epoch_millis' } } });
+    if (query.updatedSince !== undefined) filter.push({ range: { 'fineprint.updated_at': { gte: query.updatedSince, format: 'epoch_millis' } } });
+    return filter;
+  }
+
+  async facets(query: IncidentQuery): Promise<IncidentFacets> {
+    await this.init();
+    const filter = this.filters(query);
+    const search = (aggs: Record<string, estypes.AggregationsAggregationContainer>) =>
+      this.client.search<IncidentSource>(
+        {
+          index: this.names.incidentsAlias,
+          ignore_unavailable: true,
+          allow_no_indices: true,
+          track_total_hits: true,
+          size: 0,
+          query: { bool: { filter } },
+          aggs,
+        },
+        this.timeout,
+      );
+    // The order of the embedded store: count descending, then value ascending.
+    const terms = (field: string): estypes.AggregationsAggregationContainer => ({
+      terms: { field, size: FACET_SIZE, order: [{ _count: 'desc' }, { _key: 'asc' }] },
+    });
+    const counts = (agg: estypes.AggregationsAggregate | undefined): FacetCount[] =>
+      ((agg as estypes.AggregationsStringTermsAggregate | undefined)?.buckets as estypes.AggregationsStringTermsBucket[] | undefined)?.map((b) => ({
+        value: String(b.key),
+        count: b.doc_count,
+      })) ?? [];
+    try {
+      const res = await search({
+        kb: terms('rule.id'),
+        host: terms('host.name'),
+        severity: terms('fineprint.severity'),
+        status: terms('fineprint.status'),
+        container: terms('container.name'),
+        min: { min: { field: 'event.end' } },
+        max: { max: { field: 'event.end' } },
+      });
+      const aggs = res.aggregations ?? {};
+      const total = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0);
+      const min = (aggs.min as estypes.AggregationsMinAggregate | undefined)?.value;
+      const max = (aggs.max as estypes.AggregationsMaxAggregate | undefined)?.value;
+      const range = histogramRange(query, total > 0 && typeof min === 'number' && typeof max === 'number' ? { min, max } : undefined);
+      let buckets: { index: number; count: number }[] = [];
+      if (range) {
+        const end = range.from + HISTOGRAM_BUCKETS * range.bucketMs - 1;
+        const histogram = await search({
+          histogram: {
+            date_histogram: {
+              field: 'event.end',
+              fixed_interval: `${range.bucketMs}ms`,
+              // Buckets start at `from`, not at multiples of the interval since the epoch.
+              offset: `+${range.from % range.bucketMs}ms`,
+              min_doc_count: 1,
+              hard_bounds: { min: range.from, max: end },
+            },
+          },
+        });
+        const agg = histogram.aggregations?.histogram as estypes.AggregationsDateHistogramAggregate | undefined;
+        buckets = ((agg?.buckets ?? []) as estypes.AggregationsDateHistogramBucket[]).map((b) => ({
+          index: Math.round((Number(b.key) - range.from) / range.bucketMs),
+          count: b.doc_count,
+        }));
+      }
+      return {
+        total,
+        kb: counts(aggs.kb),
+        host: counts(aggs.host),
+        severity: counts(aggs.severity),
+        status: counts(aggs.status),
+        container: counts(aggs.container),
+        histogram: histogramOf(range, buckets),
+      };
+    } catch (error) {
+      throw unavailable('facets', error);
+    }
   }
 }
 

@@ -40,6 +40,76 @@ export interface IncidentPage {
   nextCursor: string | null;
 }
 
+/** How many of the matching incidents have one value of a field. */
+export const FacetCount = z.object({ value: z.string(), count: z.number().int().nonnegative() });
+export type FacetCount = z.infer<typeof FacetCount>;
+
+/** Buckets of a histogram over time; also the number of buckets the store makes. */
+export const HISTOGRAM_BUCKETS = 24;
+/** Values per facet: the most frequent ones, count descending then value ascending. */
+export const FACET_SIZE = 50;
+/** The narrowest histogram bucket (ms): a range of a few seconds does not split into milliseconds. */
+export const MIN_BUCKET_MS = 1000;
+
+/** A histogram of the matching incidents by `lastSeen`. */
+export const IncidentHistogram = z.object({
+  /** Start of the first bucket (ISO 8601): the query's `since`, else the earliest matching `lastSeen`; null without buckets. */
+  from: z.iso.datetime().nullable(),
+  /** Width of every bucket in ms (at least MIN_BUCKET_MS). */
+  bucketMs: z.number().int().positive(),
+  /**
+   * Incidents whose `lastSeen` falls in each bucket, oldest first: HISTOGRAM_BUCKETS of them, or none
+   * when nothing matches and the query has no time range. Buckets end at the query's `until`, else at
+   * the latest matching `lastSeen`; an incident seen after `until` (it began before) is in no bucket.
+   */
+  counts: z.array(z.number().int().nonnegative()),
+});
+export type IncidentHistogram = z.infer<typeof IncidentHistogram>;
+
+/**
+ * Facet counts of everything a query matches (its `cursor` and `limit` are ignored): what the
+ * history page shows next to the list. Each facet lists at most FACET_SIZE values.
+ */
+export const IncidentFacets = z.object({
+  /** Matching incidents. */
+  total: z.number().int().nonnegative(),
+  /** By KB entry id. */
+  kb: z.array(FacetCount),
+  /** By host name. */
+  host: z.array(FacetCount),
+  /** By severity. */
+  severity: z.array(FacetCount),
+  /** By status (open, acknowledged, resolved). */
+  status: z.array(FacetCount),
+  /** By container name; host-level incidents have none and are not counted here. */
+  container: z.array(FacetCount),
+  histogram: IncidentHistogram,
+});
+export type IncidentFacets = z.infer<typeof IncidentFacets>;
+
+/** Where a histogram's buckets start (epoch ms) and how wide they are (ms). */
+export interface HistogramRange {
+  from: number;
+  bucketMs: number;
+}
+
+/** The histogram's range: the query's time range, completed by the matching incidents' `lastSeen` span. */
+export function histogramRange(query: IncidentQuery, seen: { min: number; max: number } | undefined): HistogramRange | undefined {
+  const to = query.until ?? seen?.max;
+  if (to === undefined) return undefined;
+  const from = query.since ?? (seen ? Math.min(seen.min, to) : undefined);
+  if (from === undefined || to < from) return undefined;
+  return { from, bucketMs: Math.max(MIN_BUCKET_MS, Math.ceil((to - from + 1) / HISTOGRAM_BUCKETS)) };
+}
+
+/** The histogram of a range from the stores' counts per bucket index (0 = oldest); indices outside it are dropped. */
+export function histogramOf(range: HistogramRange | undefined, buckets: readonly { index: number; count: number }[]): IncidentHistogram {
+  if (!range) return { from: null, bucketMs: MIN_BUCKET_MS, counts: [] };
+  const counts = new Array<number>(HISTOGRAM_BUCKETS).fill(0);
+  for (const { index, count } of buckets) if (index >= 0 && index < HISTOGRAM_BUCKETS) counts[index] = count;
+  return { from: new Date(range.from).toISOString(), bucketMs: range.bucketMs, counts };
+}
+
 /** A recently active occurrence, so a restarted classifier keeps correlating where it left off. */
 export interface ActiveOccurrence {
   fingerprint: string;
@@ -81,6 +151,8 @@ export interface IncidentStore {
   /** False when there was no such silence. */
   deleteSilence(id: string): Promise<boolean>;
   search(query: IncidentQuery): Promise<IncidentPage>;
+  /** Counts by KB entry, host, severity, status and container, and a histogram over time, of what `query` matches. */
+  facets(query: IncidentQuery): Promise<IncidentFacets>;
   get(id: string): Promise<IncidentDetail | undefined>;
   /** Occurrences whose last evidence is at or after `sinceTs`. */
   activeOccurrences(sinceTs: number): Promise<ActiveOccurrence[]>;

@@ -6,6 +6,7 @@ import { Silence } from '../silence.js';
 import type { SqliteDatabase } from '../sqlite.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { DEFAULT_REOPEN_WINDOW_MS, type ActiveOccurrence, type IncidentPage, type IncidentQuery, type IncidentStore, type LifecycleOptions, type ResolveMark } from './index.js';
+import { FACET_SIZE, histogramOf, histogramRange, type FacetCount, type IncidentFacets } from './index.js';
 
 interface IncidentRow {
   id: string;
@@ -71,6 +72,9 @@ CREATE TABLE IF NOT EXISTS evidence (
 CREATE INDEX IF NOT EXISTS evidence_incident ON evidence (incident_id, occurrence_id);
 CREATE INDEX IF NOT EXISTS evidence_ts ON evidence (ts);
 CREATE VIRTUAL TABLE IF NOT EXISTS incidents_fts USING fts5 (id UNINDEXED, title, message, container, image, kb_text);
+-- Where each incident's row is in incidents_fts: its id column cannot be indexed, and deleting by it
+-- scanned the whole index on every update (100,000 incidents: minutes per thousand signals).
+CREATE TABLE IF NOT EXISTS incidents_fts_rows (id TEXT PRIMARY KEY, fts_rowid INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS container_facts (host TEXT NOT NULL, id TEXT NOT NULL, observed_at INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (host, id));
 `;
@@ -121,6 +125,10 @@ function migrate(db: SqliteDatabase): void {
     if (!present.has(column)) db.exec(`ALTER TABLE incidents ADD COLUMN ${column} ${type}`);
   }
   db.exec(`CREATE INDEX IF NOT EXISTS incidents_updated ON incidents (updated_at)`);
+  // A database indexed before incidents_fts_rows existed: map its rows once.
+  if (!db.prepare(`SELECT 1 FROM incidents_fts_rows LIMIT 1`).get()) {
+    db.exec(`INSERT OR REPLACE INTO incidents_fts_rows (id, fts_rowid) SELECT id, rowid FROM incidents_fts`);
+  }
 }
 
 function prepareStatements(db: SqliteDatabase) {
@@ -177,7 +185,9 @@ function prepareStatements(db: SqliteDatabase) {
     dropEvidence: db.prepare(`DELETE FROM evidence WHERE fingerprint = ? AND occurrence_id = ?`),
     deleteEmpty: db.prepare(`DELETE FROM incidents WHERE id = ? AND count = 0`),
     row: db.prepare<[string], IncidentRow>(`SELECT * FROM incidents WHERE id = ?`),
-    ftsDelete: db.prepare(`DELETE FROM incidents_fts WHERE id = ?`),
+    ftsDelete: db.prepare(`DELETE FROM incidents_fts WHERE rowid = (SELECT fts_rowid FROM incidents_fts_rows WHERE id = ?)`),
+    ftsRowSet: db.prepare(`INSERT OR REPLACE INTO incidents_fts_rows (id, fts_rowid) VALUES (?, ?)`),
+    ftsRowDelete: db.prepare(`DELETE FROM incidents_fts_rows WHERE id = ?`),
     ftsInsert: db.prepare(`INSERT INTO incidents_fts (id, title, message, container, image, kb_text) VALUES (?, ?, ?, ?, ?, ?)`),
     evidence: db.prepare<[string], { body: string }>(`SELECT body FROM evidence WHERE incident_id = ? ORDER BY ts DESC, event_id DESC LIMIT 100`),
     active: db.prepare<[number], { fingerprint: string; incident_id: string; occurrence_id: string; last_ts: number }>(
@@ -214,8 +224,11 @@ export class SqliteIncidentStore implements IncidentStore {
   private reindex(id: string): void {
     const row = this.statements.row.get(id);
     this.statements.ftsDelete.run(id);
-    if (!row) return;
-    this.statements.ftsInsert.run(
+    if (!row) {
+      this.statements.ftsRowDelete.run(id);
+      return;
+    }
+    const { lastInsertRowid } = this.statements.ftsInsert.run(
       id,
       row.title,
       row.message,
@@ -223,6 +236,7 @@ export class SqliteIncidentStore implements IncidentStore {
       row.container_image ?? '',
       this.kbText.get(row.kb_id) ?? '',
     );
+    this.statements.ftsRowSet.run(id, lastInsertRowid);
   }
 
   /** The incident a signal files into: the fingerprint's latest, unless resolved longer ago than the re-open window. */
@@ -328,44 +342,7 @@ export class SqliteIncidentStore implements IncidentStore {
   }
 
   async search(query: IncidentQuery): Promise<IncidentPage> {
-    const where: string[] = [];
-    const params: Record<string, string | number> = {};
-    if (query.q) {
-      const expression = ftsExpression(query.q);
-      if (expression) {
-        where.push('id IN (SELECT id FROM incidents_fts WHERE incidents_fts MATCH @fts)');
-        params.fts = expression;
-      }
-    }
-    const equal: [keyof IncidentQuery, string][] = [
-      ['kb', 'kb_id'],
-      ['host', 'host'],
-      ['severity', 'severity'],
-      ['status', 'status'],
-    ];
-    for (const [param, column] of equal) {
-      const value = query[param];
-      if (typeof value === 'string') {
-        where.push(`${column} = @${param}`);
-        params[param] = value;
-      }
-    }
-    if (query.container) {
-      where.push(`(container_name = @container OR compose_service = @container OR (length(@container) >= 12 AND container_id LIKE @container || '%'))`);
-      params.container = query.container;
-    }
-    if (query.since !== undefined) {
-      where.push('last_seen >= @since');
-      params.since = query.since;
-    }
-    if (query.until !== undefined) {
-      where.push('first_seen <= @until');
-      params.until = query.until;
-    }
-    if (query.updatedSince !== undefined) {
-      where.push('updated_at >= @updatedSince');
-      params.updatedSince = query.updatedSince;
-    }
+    const { where, params } = this.filters(query);
     if (query.cursor) {
       const [lastSeen, id] = decodeCursor(query.cursor);
       where.push('(last_seen < @cursorSeen OR (last_seen = @cursorSeen AND id < @cursorId))');
@@ -421,5 +398,86 @@ export class SqliteIncidentStore implements IncidentStore {
 
   async close(): Promise<void> {
     // The database handle belongs to whoever opened it (the all-in-one shares it with the queue).
+  }
+
+  /** SQL conditions and parameters of a query's filters (all but its cursor): search and facets share them. */
+  private filters(query: IncidentQuery): { where: string[]; params: Record<string, string | number> } {
+    const where: string[] = [];
+    const params: Record<string, string | number> = {};
+    if (query.q) {
+      const expression = ftsExpression(query.q);
+      if (expression) {
+        where.push('id IN (SELECT id FROM incidents_fts WHERE incidents_fts MATCH @fts)');
+        params.fts = expression;
+      }
+    }
+    const equal: [keyof IncidentQuery, string][] = [
+      ['kb', 'kb_id'],
+      ['host', 'host'],
+      ['severity', 'severity'],
+      ['status', 'status'],
+    ];
+    for (const [param, column] of equal) {
+      const value = query[param];
+      if (typeof value === 'string') {
+        where.push(`${column} = @${param}`);
+        params[param] = value;
+      }
+    }
+    if (query.container) {
+      where.push(`(container_name = @container OR compose_service = @container OR (length(@container) >= 12 AND container_id LIKE @container || '%'))`);
+      params.container = query.container;
+    }
+    if (query.since !== undefined) {
+      where.push('last_seen >= @since');
+      params.since = query.since;
+    }
+    if (query.until !== undefined) {
+      where.push('first_seen <= @until');
+      params.until = query.until;
+    }
+    if (query.updatedSince !== undefined) {
+      where.push('updated_at >= @updatedSince');
+      params.updatedSince = query.updatedSince;
+    }
+    return { where, params };
+  }
+
+  async facets(query: IncidentQuery): Promise<IncidentFacets> {
+    const { where, params } = this.filters(query);
+    const matching = (...more: string[]) => {
+      const conditions = [...where, ...more];
+      return `FROM incidents ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}`;
+    };
+    const all = <T>(sql: string, extra: Record<string, number> = {}): T[] => {
+      try {
+        return this.db.prepare<Record<string, string | number>, T>(sql).all({ ...params, ...extra });
+      } catch (error) {
+        throw new FineprintError('FP_STORE_UNAVAILABLE', `facets failed: ${(error as Error).message}`, undefined, { cause: error });
+      }
+    };
+    const counts = (column: string): FacetCount[] =>
+      all<FacetCount>(
+        `SELECT ${column} AS value, COUNT(*) AS count ${matching(`${column} IS NOT NULL`)} GROUP BY ${column} ORDER BY count DESC, value ASC LIMIT ${FACET_SIZE}`,
+      );
+    const [span] = all<{ total: number; min: number | null; max: number | null }>(`SELECT COUNT(*) AS total, MIN(last_seen) AS min, MAX(last_seen) AS max ${matching()}`);
+    const total = span?.total ?? 0;
+    const range = histogramRange(query, total > 0 && span?.min != null && span.max != null ? { min: span.min, max: span.max } : undefined);
+    // CAST: better-sqlite3 binds JS numbers as REAL, which makes the division fractional.
+    const buckets = range
+      ? all<{ bucket_index: number; count: number }>(
+          `SELECT CAST((last_seen - @histogramFrom) / @bucketMs AS INTEGER) AS bucket_index, COUNT(*) AS count ${matching('last_seen >= @histogramFrom')} GROUP BY bucket_index`,
+          { histogramFrom: range.from, bucketMs: range.bucketMs },
+        )
+      : [];
+    return {
+      total,
+      kb: counts('kb_id'),
+      host: counts('host'),
+      severity: counts('severity'),
+      status: counts('status'),
+      container: counts('container_name'),
+      histogram: histogramOf(range, buckets.map((b) => ({ index: b.bucket_index, count: b.count }))),
+    };
   }
 }

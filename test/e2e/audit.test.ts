@@ -9,9 +9,10 @@ import { CHECK_KB_IDS } from '../../services/audit/checks.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { SEVERITY_ORDER, type Severity } from '../../shared/kb/schema.js';
 import { removeContainers, TEST_IMAGE, testDocker, testDockerSocket, waitFor } from '../support/docker.js';
-import { BIN, REPO_ROOT } from '../support/fineprint.js';
+import { BIN, incidentDetail, incidentsOf, REPO_ROOT, startFineprint } from '../support/fineprint.js';
 
 const docker = testDocker();
+const kb = loadKnowledgeBase();
 const PREFIX = 'fp-audit-';
 const MB = 1024 * 1024;
 const STATEFUL_REPO = 'fineprint-test/rabbitmq';
@@ -92,9 +93,9 @@ function audit(args: string[], env: Record<string, string> = {}) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-async function start(key: string, c: Case): Promise<string> {
+async function start(key: string, c: Case, containerName = name(key)): Promise<string> {
   const container = await docker.createContainer({
-    name: name(key),
+    name: containerName,
     Image: TEST_IMAGE,
     Cmd: SLEEP,
     User: '1000:1000',
@@ -153,7 +154,6 @@ describe('fineprint audit on the test dockerd', () => {
     expect(stderr).toBe('');
     expect(status).toBe(0);
     findings = JSON.parse(stdout) as JsonFinding[];
-    const kb = loadKnowledgeBase();
     for (const f of findings) {
       expect(Object.keys(f)).toEqual(['container', 'kbId', 'severity', 'message', 'fix']);
       expect(kb.byId.has(f.kbId), f.kbId).toBe(true);
@@ -234,5 +234,48 @@ describe('fineprint audit on the test dockerd', () => {
     expect(down.status).toBe(2);
     expect(down.stderr).toContain('DOCKER_HOST=unix:///nonexistent/fineprint-audit/docker.sock');
     expect(down.stderr).toContain('cannot reach the Docker engine');
+  });
+});
+
+describe('risk incidents: the collector audits each container that starts', () => {
+  it('files each finding as a low-severity risk incident linked to its KB entry; a clean container gets none; restarts add none', async () => {
+    const fineprint = await startFineprint({ FINEPRINT_KMSG: 'off' });
+    try {
+      const keys = ['clean', 'no-memory', 'privileged', 'no-init-shell', 'restart-no'];
+      const riskName = (key: string) => name(`risk-${key}`);
+      for (const key of keys) await start(key, CASES[key] as Case, riskName(key));
+      const risksOf = async (key: string) => (await incidentsOf(fineprint.url, { container: riskName(key) }, { risks: true })).filter((i) => i.fingerprint.startsWith('risk:'));
+      for (const key of keys.filter((k) => k !== 'clean')) {
+        const expected = (CASES[key] as Case).expect(daemon).sort();
+        const risks = await waitFor(
+          async () => {
+            const found = await risksOf(key);
+            return found.length >= expected.length ? found : undefined;
+          },
+          60_000,
+          `the risk incidents of ${riskName(key)}`,
+          250,
+        );
+        expect(risks.map((i) => i.kbId).sort(), key).toEqual(expected);
+        for (const risk of risks) {
+          const entry = kb.byId.get(risk.kbId);
+          expect(risk).toMatchObject({ severity: 'low', status: 'open', title: `Risk: ${entry?.title}`, container: { name: riskName(key) } });
+          const detail = await incidentDetail(fineprint.url, risk.id);
+          expect(detail.kb?.fix.length).toBeGreaterThan(0);
+          expect(JSON.stringify(detail)).not.toContain(ENV_SECRET);
+          expect(JSON.stringify(detail)).not.toContain(ARG_SECRET);
+        }
+      }
+      // A restart repeats the findings: nothing new is filed.
+      const before = await risksOf('privileged');
+      await docker.getContainer(riskName('privileged')).restart({ t: 0 });
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect((await risksOf('privileged')).map((i) => [i.id, i.count])).toEqual(before.map((i) => [i.id, i.count]));
+      expect(await risksOf('clean')).toEqual([]);
+      // Risk incidents never hide outages: the scenario helpers leave them out by default.
+      expect(await incidentsOf(fineprint.url, { container: riskName('no-memory') })).toEqual([]);
+    } finally {
+      await fineprint.stop();
+    }
   });
 });

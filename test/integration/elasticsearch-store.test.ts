@@ -163,6 +163,9 @@ describe('Elasticsearch store: beyond the contract', () => {
     for (const q of queries) {
       expect(comparable((await es.search(query({ ...q, limit: 500 }))).incidents), JSON.stringify(q)).toEqual(comparable((await sqlite.search(query({ ...q, limit: 500 }))).incidents));
     }
+    for (const q of [{}, ...queries]) {
+      expect(await es.facets(query(q)), `facets ${JSON.stringify(q)}`).toEqual(await sqlite.facets(query(q)));
+    }
     const pages: string[][] = [];
     let cursor: string | undefined;
     do {

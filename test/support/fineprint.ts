@@ -88,9 +88,14 @@ export async function api<T>(url: string, pathAndQuery: string, token = TEST_TOK
   return (await res.json()) as T;
 }
 
-export async function incidentsOf(url: string, query: Record<string, string>): Promise<Incident[]> {
+/**
+ * Incidents matching the query. Risk incidents (the audit's findings on container start) are left
+ * out unless `risks` is set: the scenario tests count outages.
+ */
+export async function incidentsOf(url: string, query: Record<string, string>, options: { risks?: boolean } = {}): Promise<Incident[]> {
   const qs = new URLSearchParams({ limit: '500', ...query }).toString();
-  return (await api<{ incidents: Incident[] }>(url, `/api/v1/incidents?${qs}`)).incidents;
+  const { incidents } = await api<{ incidents: Incident[] }>(url, `/api/v1/incidents?${qs}`);
+  return options.risks ? incidents : incidents.filter((i) => !i.fingerprint.startsWith('risk:'));
 }
 
 export async function incidentDetail(url: string, id: string): Promise<IncidentDetail & { kb: { why: string; fix: string[] } | null }> {

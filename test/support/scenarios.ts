@@ -107,6 +107,31 @@ export async function onlyIncident(url: string, container: string, kbId: string,
   return all[0] ?? found;
 }
 
+/** Runs a container that allocates past its 32 MB limit; resolves once it was OOM-killed. */
+export async function oomKill(docker: Docker, name: string): Promise<void> {
+  const container = await runContainer(docker, { name, cmd: ALLOCATE, memory: 32 * MB });
+  await container.wait();
+}
+
+/**
+ * Nothing lost, nothing doubled: every named container ends with exactly one incident, an oom-kill
+ * of count 1 (and on `host` when given). Waits for each, then looks again after late signals had time.
+ */
+export async function expectOneOomEach(url: string, names: string[], options: { host?: string; timeoutMs?: number } = {}): Promise<void> {
+  const where: Record<string, string> = options.host ? { host: options.host } : {};
+  for (const name of names) {
+    await waitFor(async () => (await incidentsOf(url, { container: name, kb: 'oom-kill', ...where }))[0], options.timeoutMs ?? 90_000, `the oom-kill incident of ${name}`, 250);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  for (const name of names) {
+    const incidents = await incidentsOf(url, { container: name, ...where });
+    expect(incidents.map((i) => [i.kbId, i.count]), name).toEqual([['oom-kill', 1]]);
+    // Evidence is keyed by event id: a replayed or reconciled `die` must not be a second one.
+    const evidence = (await incidentDetail(url, incidents[0]?.id ?? '')).evidence;
+    expect(evidence.filter((e) => e.action === 'die').map((e) => e.exitCode), `${name}: die evidence`).toEqual([137]);
+  }
+}
+
 export async function onlyHostIncident(url: string, kbId: string): Promise<Incident> {
   const incident = await waitFor(async () => (await incidentsOf(url, { kb: kbId })).find((i) => i.container === null), 20_000, `a host-level ${kbId} incident`);
   await new Promise((resolve) => setTimeout(resolve, 1000));

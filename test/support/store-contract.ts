@@ -212,5 +212,82 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       expect(await store.silences()).toEqual([]);
       await store.close();
     });
+
+    it('counts what a query matches by KB entry, host, severity, status and container, with a histogram by lastSeen', async () => {
+      const store = await open();
+      const minute = 60_000;
+      const updates: IncidentUpdate[] = [];
+      // Six disk-full incidents on h0/h1, one a minute; an OOM kill on h1 at minute 30; a host-level conntrack incident at minute 59.
+      for (let i = 0; i < 6; i += 1) {
+        updates.push(
+          signal({
+            fingerprint: `disk-full|h${i % 2}|ctr:writer-${i}`,
+            kbId: 'disk-full',
+            title: 'Disk full',
+            severity: 'high',
+            host: `h${i % 2}`,
+            container: { id: `${i}`.repeat(64), name: `writer-${i}`, image: 'busybox' },
+            evidence: { eventId: `w${i}`, ts: base + i * minute, kind: 'log', message: 'No space left on device' },
+          }),
+        );
+      }
+      updates.push(signal({ host: 'h1', evidence: { eventId: 'o1', ts: base + 30 * minute } }));
+      updates.push(
+        signal({ fingerprint: 'conntrack-full|h1|host', kbId: 'conntrack-full', title: 'conntrack full', severity: 'medium', host: 'h1', container: null, evidence: { eventId: 'c1', ts: base + 59 * minute, kind: 'kernel', message: 'nf_conntrack: table full, dropping packet' } }),
+      );
+      const [acked] = await store.apply(updates.slice(0, 1));
+      await store.apply(updates.slice(1));
+      await store.acknowledge(acked?.id ?? '', { by: 'alice', at: new Date(base).toISOString() });
+
+      const all = await store.facets(query({}));
+      expect(all.total).toBe(8);
+      expect(all.kb).toEqual([
+        { value: 'disk-full', count: 6 },
+        { value: 'conntrack-full', count: 1 },
+        { value: 'oom-kill', count: 1 },
+      ]);
+      expect(all.host).toEqual([
+        { value: 'h1', count: 5 },
+        { value: 'h0', count: 3 },
+      ]);
+      expect(all.severity).toEqual([
+        { value: 'high', count: 6 },
+        { value: 'critical', count: 1 },
+        { value: 'medium', count: 1 },
+      ]);
+      expect(all.status).toEqual([
+        { value: 'open', count: 7 },
+        { value: 'acknowledged', count: 1 },
+      ]);
+      // Host-level incidents have no container.
+      expect(all.container.map((c) => c.value)).toEqual(['hog', 'writer-0', 'writer-1', 'writer-2', 'writer-3', 'writer-4', 'writer-5']);
+      // No time range in the query: the buckets span the first to the last lastSeen (59 minutes, 24 buckets).
+      expect(all.histogram.from).toBe(new Date(base).toISOString());
+      expect(all.histogram.counts).toHaveLength(24);
+      expect(all.histogram.counts.reduce((a, b) => a + b, 0)).toBe(8);
+      const bucketOf = (ts: number) => Math.floor((ts - base) / all.histogram.bucketMs);
+      expect(all.histogram.counts[bucketOf(base + 30 * minute)]).toBeGreaterThanOrEqual(1);
+      expect(all.histogram.counts[23]).toBe(1);
+
+      // The facets of a filtered query count only its matches, with the search's own filters.
+      const filtered = await store.facets(query({ q: 'space', host: 'h0', limit: 1 }));
+      expect(filtered.total).toBe(3);
+      expect(filtered.kb).toEqual([{ value: 'disk-full', count: 3 }]);
+      expect(filtered.container.map((c) => c.value)).toEqual(['writer-0', 'writer-2', 'writer-4']);
+      expect(filtered.total).toBe((await store.search(query({ q: 'space', host: 'h0' }))).incidents.length);
+
+      // A time range fixes the buckets: one a minute over the first 24 minutes.
+      const ranged = await store.facets(query({ since: new Date(base).toISOString(), until: String(base + 24 * minute - 1) }));
+      expect(ranged.histogram).toEqual({
+        from: new Date(base).toISOString(),
+        bucketMs: minute,
+        counts: [1, 1, 1, 1, 1, 1, ...new Array<number>(18).fill(0)],
+      });
+      expect(ranged.total).toBe(6);
+
+      const none = await store.facets(query({ kb: 'no-such-entry' }));
+      expect(none).toEqual({ total: 0, kb: [], host: [], severity: [], status: [], container: [], histogram: { from: null, bucketMs: 1000, counts: [] } });
+      await store.close();
+    });
   });
 }

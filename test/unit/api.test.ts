@@ -4,16 +4,21 @@ import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
 import { openDatabase } from '../../shared/sqlite.js';
 import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
+import { createNotifier, loadNotifyConfig } from '../../services/api/notify/index.js';
 import { buildServer } from '../../services/api/server.js';
+import { createLogger } from '../../shared/log.js';
 
 const TOKEN = 'test-admin-token-0123456789';
+const READ_TOKEN = 'test-read-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
+const readAuth = { authorization: `Bearer ${READ_TOKEN}` };
 const kb = loadKnowledgeBase();
 let server: FastifyInstance;
 let incidentId: string;
 
 beforeAll(async () => {
-  const store = new SqliteIncidentStore(openDatabase(':memory:'), kb);
+  const db = openDatabase(':memory:');
+  const store = new SqliteIncidentStore(db, kb);
   await store.apply([
     {
       op: 'signal',
@@ -31,7 +36,27 @@ beforeAll(async () => {
   ]);
   const registry = new MetricsRegistry();
   pipelineMetrics(registry).received.inc({ source: 'kmsg' }, 3);
-  server = await buildServer({ store, kb, metrics: registry, tokens: [{ token: TOKEN, scope: 'admin' }], health: async () => ({ store: { ok: true } }) });
+  const notifier = createNotifier({
+    db,
+    config: loadNotifyConfig(undefined),
+    kb,
+    publicUrl: () => 'http://127.0.0.1:7777',
+    silences: () => store.silences(),
+    changedSince: async () => [],
+    metrics: registry,
+    log: createLogger('test', 'fatal'),
+  });
+  server = await buildServer({
+    store,
+    kb,
+    metrics: registry,
+    notifier,
+    tokens: [
+      { name: 'admin', token: TOKEN, scope: 'admin' },
+      { name: 'grafana', token: READ_TOKEN, scope: 'read' },
+    ],
+    health: async () => ({ store: { ok: true } }),
+  });
   incidentId = (await store.search({ limit: 1 })).incidents[0]?.id ?? '';
 });
 afterAll(async () => server.close());
@@ -113,5 +138,64 @@ describe('REST API on the real embedded store', () => {
     const metrics = await server.inject({ url: '/metrics' });
     expect(metrics.headers['content-type']).toContain('text/plain');
     expect(metrics.body).toContain('fineprint_events_received_total{source="kmsg"} 3');
+  });
+
+  it('acknowledges and resolves with the admin token, recording who, when and the comment', async () => {
+    const ack = await server.inject({ method: 'POST', url: `/api/v1/incidents/${incidentId}/ack`, headers: auth, payload: { comment: 'on it', by: 'alice' } });
+    expect(ack.statusCode).toBe(200);
+    expect(ack.json()).toMatchObject({ id: incidentId, status: 'acknowledged', acknowledged: { by: 'alice', comment: 'on it', at: expect.any(String) } });
+    // Idempotent: acknowledging again keeps the first acknowledgement.
+    const again = await server.inject({ method: 'POST', url: `/api/v1/incidents/${incidentId}/ack`, headers: auth });
+    expect(again.json(), again.body).toMatchObject({ acknowledged: { by: 'alice' } });
+    const resolved = await server.inject({ method: 'POST', url: `/api/v1/incidents/${incidentId}/resolve`, headers: auth });
+    expect(resolved.json()).toMatchObject({ status: 'resolved', resolved: { by: 'admin', auto: false } });
+    const late = await server.inject({ method: 'POST', url: `/api/v1/incidents/${incidentId}/ack`, headers: auth });
+    expect(late.statusCode).toBe(409);
+    expect(late.json().code).toBe('FP_CONFLICT');
+    const detail = await server.inject({ url: `/api/v1/incidents/${incidentId}`, headers: readAuth });
+    expect(detail.json()).toMatchObject({ status: 'resolved', notifications: [] });
+    const missing = await server.inject({ method: 'POST', url: '/api/v1/incidents/nope/resolve', headers: auth });
+    expect(missing.statusCode).toBe(404);
+  });
+
+  it('creates, lists and deletes silences; rejects silences that match nothing or end before they start', async () => {
+    const created = await server.inject({
+      method: 'POST',
+      url: '/api/v1/silences',
+      headers: auth,
+      payload: { matchers: { kb: 'crash-*', container: 'canary-?' }, duration: '2h', comment: 'canary deploy' },
+    });
+    expect(created.statusCode).toBe(201);
+    const silence = created.json();
+    expect(silence).toMatchObject({ matchers: { kb: 'crash-*', container: 'canary-?' }, createdBy: 'admin', comment: 'canary deploy' });
+    expect(Date.parse(silence.endsAt) - Date.parse(silence.startsAt)).toBe(7_200_000);
+    expect((await server.inject({ url: '/api/v1/silences', headers: readAuth })).json().silences).toEqual([silence]);
+    for (const payload of [
+      { matchers: {}, duration: '1h', comment: 'x' },
+      { matchers: { kb: 'oom-kill' }, comment: 'no end' },
+      { matchers: { kb: 'oom-kill' }, endsAt: '2001-01-01T00:00:00Z', comment: 'in the past' },
+      { matchers: { kb: 'oom-kill' }, duration: '1h', comment: 'x', extra: true },
+    ]) {
+      const bad = await server.inject({ method: 'POST', url: '/api/v1/silences', headers: auth, payload });
+      expect(bad.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(bad.json().code).toBe('FP_BAD_REQUEST');
+    }
+    expect((await server.inject({ method: 'DELETE', url: `/api/v1/silences/${silence.id}`, headers: auth })).statusCode).toBe(204);
+    expect((await server.inject({ method: 'DELETE', url: `/api/v1/silences/${silence.id}`, headers: auth })).statusCode).toBe(404);
+    expect((await server.inject({ url: '/api/v1/silences', headers: auth })).json().silences).toEqual([]);
+  });
+
+  it('a read-only token can search and read but not acknowledge, resolve or silence', async () => {
+    expect((await server.inject({ url: '/api/v1/incidents', headers: readAuth })).statusCode).toBe(200);
+    for (const [method, url] of [
+      ['POST', `/api/v1/incidents/${incidentId}/ack`],
+      ['POST', `/api/v1/incidents/${incidentId}/resolve`],
+      ['POST', '/api/v1/silences'],
+      ['DELETE', '/api/v1/silences/some-id'],
+    ] as const) {
+      const res = await server.inject({ method, url, headers: readAuth, payload: { matchers: { kb: 'x' }, duration: '1h', comment: 'x' } });
+      expect(res.statusCode, `${method} ${url}`).toBe(403);
+      expect(res.json().code).toBe('FP_FORBIDDEN');
+    }
   });
 });

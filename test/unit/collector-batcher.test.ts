@@ -35,4 +35,26 @@ describe('Batcher', () => {
     expect(log).toEqual(['send e1,e2', 'commit 1', 'send e3', 'commit 3']);
     expect(metrics.errors.get({ stage: 'sending', error_type: 'sink_send_failed' })).toBe(1);
   });
+
+  it('goes on after a commit that throws (a cursor not saved on a full disk)', async () => {
+    const sent: string[] = [];
+    const metrics = pipelineMetrics(new MetricsRegistry());
+    const batcher = new Batcher({
+      sink: { send: async (records) => void sent.push(...records.map((r) => (r.type === 'event' ? r.event.id : ''))) },
+      log: createLogger('batcher-test', 'silent'),
+      metrics,
+      flushMs: 5,
+    });
+    let committed = false;
+    batcher.push(record(1));
+    batcher.commit(() => {
+      throw new Error('database or disk is full');
+    });
+    batcher.push(record(2));
+    batcher.commit(() => (committed = true));
+    await batcher.close();
+    expect(sent).toEqual(['e1', 'e2']);
+    expect(committed).toBe(true);
+    expect(metrics.errors.get({ stage: 'sending', error_type: 'cursor_save_failed' })).toBe(1);
+  });
 });

@@ -4,19 +4,33 @@ import { parseLine } from '../../services/classifier/parse.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 
 describe('requiredLiterals', () => {
-  it('finds the longest plain run of each top-level alternative', () => {
-    expect(requiredLiterals('Memory cgroup out of memory: Kill(?:ed)? process', false)).toEqual(['Memory cgroup out of memory: Kill']);
-    expect(requiredLiterals('port is already allocated|[Aa]ddress already in use', false)).toEqual(['port is already allocated', 'ddress already in use']);
-    expect(requiredLiterals('nf_conntrack: (?:nf_conntrack: )?table full, dropping packet', false)).toEqual(['table full, dropping packet']);
+  it('multiplies adjacent exact parts (optional groups, small classes, alternatives) into longer literals', () => {
+    expect(requiredLiterals('Memory cgroup out of memory: Kill(?:ed)? process', false)).toEqual([
+      'Memory cgroup out of memory: Kill process',
+      'Memory cgroup out of memory: Killed process',
+    ]);
+    expect(requiredLiterals('port is already allocated|[Aa]ddress already in use', false)).toEqual([
+      'port is already allocated',
+      'Address already in use',
+      'address already in use',
+    ]);
     expect(requiredLiterals("can't fork", true)).toEqual(["can't fork"]);
+    expect(requiredLiterals('CAN\\x27T|(?:Fo|fo)rk', true)).toEqual(["can't", 'fork']);
     expect(requiredLiterals('INFO: task \\S+:\\d+ blocked for more than \\d+ seconds', false)).toEqual([' blocked for more than ']);
+    expect(requiredLiterals('(?:foo|bar)ba', false)).toEqual(['fooba', 'barba']);
   });
-  it('drops optional characters and gives up without a useful literal', () => {
-    expect(requiredLiterals('colou?r matters', false)).toEqual(['r matters']);
+  it('looks inside groups, through lookarounds and repeats, and gives up without a useful literal', () => {
+    expect(requiredLiterals('(?:exec: "(?:jcmd|jstack)": not found|(?:^|\\s)(?:jps|jstat): not found)', false)).toEqual([
+      'exec: "jcmd": not found',
+      'exec: "jstack": not found',
+      'jps: not found',
+      'jstat: not found',
+    ]);
+    expect(requiredLiterals('[Nn]o space left on device(?<!inotify.*)', false)).toEqual(['No space left on device', 'no space left on device']);
+    expect(requiredLiterals('(?:abc)+d', false)).toEqual(['abc']);
     expect(requiredLiterals('ab|\\d+', false)).toBeUndefined();
-    expect(requiredLiterals('(?:foo|bar)baz', false)).toEqual(['baz']);
-    expect(requiredLiterals('(?:foo|bar)ba', false)).toBeUndefined();
     expect(requiredLiterals('x{0,3}yz', false)).toBeUndefined();
+    expect(requiredLiterals('a\\d+b|[^x]yz', false)).toBeUndefined();
   });
   it('is sound on every shipped detector: whatever line a regex matches contains one of its literals', () => {
     const kb = loadKnowledgeBase();

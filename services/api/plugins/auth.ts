@@ -6,14 +6,16 @@ import { FineprintError } from '../../../shared/errors.js';
 export type TokenScope = 'admin' | 'read';
 
 export interface ApiToken {
+  /** Who the token belongs to: recorded as `by` on what it does (acknowledge, resolve, silence). */
+  name: string;
   token: string;
   scope: TokenScope;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Scope of the bearer token that authenticated the request. */
-    tokenScope?: TokenScope;
+    /** The bearer token that authenticated the request (its name and scope). */
+    token?: Omit<ApiToken, 'token'>;
   }
   interface FastifyContextConfig {
     /** Routes that anyone may call (health, metrics). */
@@ -43,7 +45,7 @@ export const authPlugin = fp(
       if ((config.scope ?? 'read') === 'admin' && token.scope !== 'admin') {
         throw new FineprintError('FP_FORBIDDEN', 'this route needs an admin token');
       }
-      request.tokenScope = token.scope;
+      request.token = { name: token.name, scope: token.scope };
     });
   },
   { name: 'auth', dependencies: ['errors'] },

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { z, type ZodType } from 'zod';
 import { ERRORS, FineprintError, type ErrorCode } from '../../../shared/errors.js';
@@ -54,6 +54,15 @@ export const errorsPlugin = fp(
   },
   { name: 'errors' },
 );
+
+/**
+ * Fastify's `frameworkErrors`: what it rejects before routing (a malformed URL, a path parameter
+ * longer than `maxParamLength`) gets the same body and a stable code as every other error.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const mapped = (error.statusCode ?? 500) < 500 ? new FineprintError('FP_BAD_REQUEST', error.message) : new FineprintError('FP_INTERNAL');
+  void reply.code(mapped.status).send(bodyOf(mapped));
+}
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',

@@ -1,23 +1,45 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { FineprintError } from '../../../shared/errors.js';
-import { IncidentQuery } from '../../../shared/store/index.js';
+import { Incident, IncidentDetail } from '../../../shared/incident.js';
+import { KbEntry } from '../../../shared/kb/schema.js';
+import { DeliveryStatus } from '../../../shared/notification.js';
+import { IncidentFacets, IncidentQuery } from '../../../shared/store/index.js';
+
+const IncidentPage = z.object({
+  incidents: z.array(Incident),
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: z.string().nullable(),
+});
+
+const { id, title, why, fix, references, talk } = KbEntry.shape;
+/** An incident with its deliveries and the KB entry that explains it (null if the entry was removed). */
+const IncidentWithKb = IncidentDetail.extend({
+  notifications: z.array(DeliveryStatus),
+  kb: z.object({ id, title, why, fix, references, talk }).nullable(),
+});
 
 const IncidentParams = z.object({ id: z.string().min(1).max(64).regex(/^[\w-]+$/, 'an incident id') }).strict();
 
-/** Incident search and detail: GET /api/v1/incidents, GET /api/v1/incidents/:id. */
+/** Incident search, facets and detail: GET /api/v1/incidents, /incidents/facets, /incidents/:id. */
 export async function incidentRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/incidents', { schema: { querystring: IncidentQuery } }, async (request) => {
+  app.get('/incidents', { schema: { summary: 'Search incidents, most recent first', querystring: IncidentQuery, response: { 200: IncidentPage } } }, async (request) => {
     return app.services.store.search(request.query as IncidentQuery);
   });
 
-  app.get('/incidents/:id', { schema: { params: IncidentParams } }, async (request) => {
+  // Before /incidents/:id, which would otherwise read `facets` as an id.
+  app.get('/incidents/facets', { schema: { querystring: IncidentQuery, response: { 200: IncidentFacets } } }, async (request) => {
+    return app.services.store.facets(request.query as IncidentQuery);
+  });
+
+  app.get('/incidents/:id', { schema: { summary: 'One incident with its evidence, facts and KB entry', params: IncidentParams, response: { 200: IncidentWithKb } } }, async (request) => {
     const { id } = request.params as z.infer<typeof IncidentParams>;
     const incident = await app.services.store.get(id);
     if (!incident) throw new FineprintError('FP_NOT_FOUND', `no incident ${id}`);
     const entry = app.services.kb.byId.get(incident.kbId);
     return {
       ...incident,
+      notifications: await app.services.notifier.deliveries(id),
       kb: entry ? { id: entry.id, title: entry.title, why: entry.why, fix: entry.fix, references: entry.references, talk: entry.talk } : null,
     };
   });

@@ -3,6 +3,7 @@ import { RECORD_VERSION, type NormalizedEvent } from '../../../shared/event.js';
 import { redactText } from '../../../shared/redact.js';
 import { Batcher } from '../batcher.js';
 import { DOCKER_TIMEOUT_MS, inspectContainer, sleep } from '../docker-api.js';
+import { createStartAudit } from '../audit-on-start.js';
 import { containerFacts, redactValues } from '../facts.js';
 import { LineSplitter } from '../log-stream.js';
 import {
@@ -36,6 +37,8 @@ export interface DockerEventsListener {
 
 export interface DockerEventsOptions {
   listener?: DockerEventsListener;
+  /** Audit each container that starts and send its findings as `audit` events. Default true. */
+  auditOnStart?: boolean;
   /** Longest pause between reconnect attempts, ms. Default 5000. */
   maxBackoffMs?: number;
 }
@@ -78,6 +81,7 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
   /** Newest event read; a reconnect resumes here. */
   let position: Position;
   const recent = new Set<string>();
+  const startAudit = options.auditOnStart === false ? undefined : createStartAudit(docker, ctx.host, log);
   const queue: WorkItem[] = [];
   let working: Promise<void> | undefined;
   let stopping = false;
@@ -150,7 +154,10 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
     const attributes = redactValues(raw.Actor?.Attributes);
     const baseAction = action.split(':')[0] ?? action;
     const isContainer = /^[0-9a-f]{64}$/.test(actorId);
-    if (isContainer && FACTS_ACTIONS.has(baseAction)) await sendFacts(actorId);
+    const inspected = isContainer && FACTS_ACTIONS.has(baseAction) ? await sendFacts(actorId) : undefined;
+    if (startAudit && inspected && baseAction === 'start') {
+      for (const risk of await startAudit(inspected, nanosToMs(t))) emit(risk);
+    }
     const exitCode = baseAction === 'die' ? Number.parseInt(attributes.exitCode ?? '', 10) : Number.NaN;
     emit(
       {

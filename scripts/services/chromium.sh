@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Headless Chromium for the page tests: start | stop | env | status
+#
+# Nothing runs in the background: each test launches its own headless browser through
+# playwright-core (test/e2e/page.test.ts). `start` only makes sure Debian's chromium is installed
+# (`npx playwright install` downloads a browser build of its own, which cannot work here).
+set -euo pipefail
+
+CHROMIUM=/usr/bin/chromium
+
+log() { echo "[chromium] $*" >&2; }
+
+installed() { [ -x "$CHROMIUM" ]; }
+
+install_chromium() {
+  if installed; then return 0; fi
+  log "installing chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+  installed || { log "ERROR: $CHROMIUM is missing after apt-get install chromium"; exit 1; }
+  log "installed $("$CHROMIUM" --version 2>/dev/null || echo chromium)"
+}
+
+case "${1:-}" in
+  start) install_chromium ;;
+  # Nothing to stop: the browser lives and dies with each test.
+  stop) ;;
+  env) echo "export FINEPRINT_TEST_CHROMIUM=$CHROMIUM" ;;
+  # status: exit 0 when installed (scripts/test.sh then leaves it as it is).
+  status) installed ;;
+  *) echo "usage: $0 start|stop|env|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,184 @@
+// One incident: what happened (evidence on a timeline), why and how to fix it (its KB entry), the
+// container's facts, who was notified, and the admin actions: acknowledge, resolve, silence.
+import { api, ApiError } from './api.js';
+import { h, mount, prose } from './dom.js';
+import { bytes, clock, dateTime, duration } from './format.js';
+
+const SILENCE_FOR = [
+  ['1h', 3_600_000],
+  ['4h', 4 * 3_600_000],
+  ['24h', 86_400_000],
+  ['7d', 7 * 86_400_000],
+];
+
+export async function incidentDetail(root, id, signal) {
+  const incident = await api(`/incidents/${encodeURIComponent(id)}`, { signal });
+  const reload = () => incidentDetail(root, id);
+  mount(
+    root,
+    h('p', {}, h('a', { href: '#/incidents', class: 'back' }, '← All incidents')),
+    h('header', { class: 'incident' },
+      h('h1', {}, h('span', { class: ['badge', `sev-${incident.severity}`] }, incident.severity), ' ', incident.title),
+      h('p', { class: 'message' }, incident.message),
+      summary(incident),
+    ),
+    actions(incident, reload),
+    incident.kb ? kbSection(incident.kb) : null,
+    timeline(incident.evidence),
+    incident.facts ? facts(incident.facts) : null,
+    Array.isArray(incident.notifications) ? notifications(incident.notifications) : null,
+  );
+}
+
+function dl(pairs) {
+  return h('dl', { class: 'facts' }, pairs.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+function mark(m) {
+  return m ? `${m.by}, ${dateTime(m.at)}${m.comment ? `: ${m.comment}` : ''}` : undefined;
+}
+
+function summary(i) {
+  return dl([
+    ['Status', h('span', { class: ['status', `status-${i.status}`] }, i.status)],
+    ['KB entry', h('a', { href: `#/kb/${encodeURIComponent(i.kbId)}` }, i.kbId)],
+    ['Container', i.container ? `${i.container.name} (${i.container.id.slice(0, 12)})` : 'none: host-level'],
+    ['Image', i.container?.image],
+    ['Compose', i.compose ? `${i.compose.project} / ${i.compose.service}` : undefined],
+    ['Host', i.host],
+    ['Occurrences', String(i.count)],
+    ['First seen', dateTime(i.firstSeen)],
+    ['Last seen', dateTime(i.lastSeen)],
+    ['Re-opened', i.reopened ? `${i.reopened} times` : undefined],
+    ['Acknowledged', mark(i.acknowledged)],
+    ['Resolved', i.resolved ? `${mark(i.resolved)}${i.resolved.auto ? ' (automatic)' : ''}` : undefined],
+  ]);
+}
+
+/** Acknowledge, resolve and silence; the API answers 403 to a read-only token, shown as such. */
+function actions(incident, reload) {
+  const result = h('p', { class: 'result', role: 'status' });
+  const run = async (button, call, done) => {
+    button.disabled = true;
+    mount(result);
+    try {
+      const answer = await call();
+      mount(result, done(answer));
+      if (done !== silenced) await reload();
+    } catch (error) {
+      mount(result, h('span', { class: 'error' }, error instanceof ApiError && error.status === 403 ? 'This needs an admin token.' : error.message));
+    } finally {
+      button.disabled = false;
+    }
+  };
+  const comment = h('input', { type: 'text', name: 'comment', placeholder: 'Comment (optional)', 'aria-label': 'Comment' });
+  const body = () => (comment.value.trim() ? { comment: comment.value.trim() } : {});
+  const path = `/incidents/${encodeURIComponent(incident.id)}`;
+  const ack = h('button', { type: 'button', disabled: incident.status !== 'open', onclick: () => run(ack, () => api(`${path}/ack`, { method: 'POST', body: body() }), () => 'Acknowledged.') }, 'Acknowledge');
+  const resolve = h('button', { type: 'button', disabled: incident.status === 'resolved', onclick: () => run(resolve, () => api(`${path}/resolve`, { method: 'POST', body: body() }), () => 'Resolved.') }, 'Resolve');
+
+  const matchers = [
+    ['kb', 'KB entry', incident.kbId],
+    ['host', 'host', incident.host],
+    ['container', 'container', incident.compose?.service ?? incident.container?.name],
+  ].filter(([, , value]) => value);
+  const checks = matchers.map(([key, label, value]) =>
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: key, value, checked: key !== 'host' }), ` ${label} = `, h('code', {}, value)));
+  const period = h('select', { name: 'for', 'aria-label': 'Silence for' }, SILENCE_FOR.map(([label]) => h('option', { value: label }, label)));
+  const why = h('input', { type: 'text', name: 'silence-comment', placeholder: 'Why (required)', 'aria-label': 'Silence comment' });
+  function silenced(silence) {
+    return `Silenced until ${dateTime(silence.endsAt)}: new occurrences are filed but not notified.`;
+  }
+  const silence = h('button', { type: 'submit' }, 'Silence');
+  const silenceForm = h('form', { class: 'silence', onsubmit: (e) => {
+    e.preventDefault();
+    const chosen = Object.fromEntries(checks.map((c) => c.querySelector('input')).filter((c) => c.checked).map((c) => [c.name, c.value]));
+    if (Object.keys(chosen).length === 0 || !why.value.trim()) {
+      mount(result, h('span', { class: 'error' }, 'A silence needs at least one matcher and a comment.'));
+      return;
+    }
+    const ms = SILENCE_FOR.find(([label]) => label === period.value)?.[1] ?? 3_600_000;
+    run(silence, () => api('/silences', { method: 'POST', body: { matchers: chosen, endsAt: new Date(Date.now() + ms).toISOString(), comment: why.value.trim() } }), silenced);
+  } }, h('span', { class: 'label' }, 'Silence notifications of '), checks, ' for ', period, why, silence);
+
+  return h('section', { class: 'actions', 'aria-label': 'Actions' },
+    h('div', { class: 'lifecycle' }, comment, ack, resolve),
+    silenceForm,
+    result);
+}
+
+function kbSection(kb) {
+  return h('section', { class: 'kb' },
+    h('h2', {}, 'Why it happened'),
+    h('p', { class: 'why' }, prose(kb.why)),
+    h('h2', {}, 'How to fix it'),
+    h('ol', { class: 'fix' }, kb.fix.map((step) => h('li', {}, prose(step)))),
+    kb.references?.length ? h('p', { class: 'refs' }, 'References: ', kb.references.map((r, i) => [i ? ', ' : '', h('a', { href: r.url, target: '_blank', rel: 'noopener noreferrer' }, r.title)])) : null,
+  );
+}
+
+/** Evidence oldest first, each with its offset from the first: the order things happened in. */
+function timeline(evidence) {
+  const events = [...evidence].sort((a, b) => a.ts - b.ts || a.eventId.localeCompare(b.eventId));
+  const start = events[0]?.ts ?? 0;
+  return h('section', { class: 'evidence' },
+    h('h2', {}, `Evidence (${events.length}${events.length >= 100 ? ', the latest 100' : ''})`),
+    h('ol', { class: 'timeline' },
+      events.map((e) =>
+        h('li', { class: `kind-${e.kind}` },
+          h('div', { class: 'when' }, h('time', { datetime: new Date(e.ts).toISOString(), title: dateTime(new Date(e.ts).toISOString()) }, clock(e.ts)),
+            e.ts > start ? h('span', { class: 'muted' }, ` +${duration(e.ts - start)}`) : null),
+          h('div', { class: 'what' },
+            h('span', { class: 'badge kind' }, e.kind), ' ', h('span', { class: 'muted' }, e.source),
+            e.action ? [' ', h('code', {}, e.action)] : null,
+            e.exitCode !== undefined ? [' ', h('span', { class: 'muted' }, `exit ${e.exitCode}`)] : null,
+            ' ', h('span', { class: 'muted detector' }, e.detector),
+            h('pre', { class: 'line' }, e.message))))),
+  );
+}
+
+function facts(f) {
+  const l = f.limits;
+  return h('section', { class: 'container-facts' },
+    h('h2', {}, 'Container'),
+    dl([
+      ['Name', f.name],
+      ['Image', f.image],
+      ['Memory limit', bytes(l.memory)],
+      ['Memory + swap', l.memory <= 0 || l.memorySwap === -1 ? 'unlimited' : l.memorySwap > 0 ? bytes(l.memorySwap) : 'default (twice the memory limit)'],
+      ['PIDs limit', l.pids > 0 ? String(l.pids) : 'unlimited'],
+      ['CPUs', l.nanoCpus > 0 ? String(l.nanoCpus / 1e9) : 'unlimited'],
+      ['OOM killer', l.oomKillDisable ? 'disabled (--oom-kill-disable)' : 'enabled'],
+      ['Restart policy', f.restartPolicy.name ? `${f.restartPolicy.name}${f.restartPolicy.maximumRetryCount ? `:${f.restartPolicy.maximumRetryCount}` : ''}` : 'no'],
+      ['State', `${f.state.status}, exit code ${f.state.exitCode}${f.state.oomKilled ? ', OOM-killed' : ''}, ${f.state.restartCount} restarts`],
+      ['Health', f.health ? `${f.health.status} (failing streak ${f.health.failingStreak})` : undefined],
+      ['Init', f.init ? 'yes (--init)' : 'no'],
+      ['User', f.user || 'root (image default)'],
+      ['Privileged', f.privileged ? 'yes' : 'no'],
+      ['Network', f.networkMode],
+      ['Logging', `${f.logDriver}${Object.keys(f.logOptions).length ? ` (${Object.entries(f.logOptions).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}`],
+      ['Command', f.command.length ? h('code', {}, f.command.join(' ')) : undefined],
+      ['Environment', f.env.length ? f.env.map((e) => e.split('=')[0]).join(', ') : undefined],
+      ['Labels', Object.keys(f.labels).length ? h('ul', { class: 'labels' }, Object.entries(f.labels).map(([k, v]) => h('li', {}, h('code', {}, `${k}=${v}`)))) : undefined],
+      ['Observed', dateTime(new Date(f.observedAt).toISOString())],
+    ]),
+  );
+}
+
+function notifications(list) {
+  return h('section', { class: 'notifications' },
+    h('h2', {}, 'Notifications'),
+    list.length === 0
+      ? h('p', { class: 'muted' }, 'None sent.')
+      : h('table', {},
+          h('thead', {}, h('tr', {}, ['Receiver', 'Event', 'State', 'Attempts', 'Sent', 'Last error'].map((t) => h('th', {}, t)))),
+          h('tbody', {}, list.map((n) =>
+            h('tr', {},
+              h('td', {}, `${n.receiver} (${n.type})`),
+              h('td', {}, n.event),
+              h('td', {}, h('span', { class: ['state', `state-${n.state}`] }, n.state)),
+              h('td', { class: 'num' }, String(n.attempts)),
+              h('td', {}, n.sentAt ? dateTime(n.sentAt) : n.lastAttemptAt ? `tried ${dateTime(n.lastAttemptAt)}` : ''),
+              h('td', { class: 'error' }, n.lastError ?? ''))))),
+  );
+}

@@ -1,0 +1,103 @@
+// Collector footprint: resident memory and CPU of a real `fineprint collector` process (real
+// Kafka, the test dockerd, /dev/kmsg), idle and under a storm of 1,000 log lines per second from
+// real containers. Baseline, sampled over the same windows: a bare Node.js process that only keeps
+// its event loop alive (what any Node.js service costs before doing anything).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { removeContainers, runContainer, testDocker } from '../support/docker.js';
+import { startRole } from '../support/fineprint.js';
+import { distributedEnv } from '../support/services.js';
+import { deleteRunState } from './distributed.js';
+
+/** Kernel clock ticks per second (USER_HZ): 100 on every Linux architecture Node supports. */
+export const TICKS_PER_SECOND = 100;
+const STORM_CONTAINERS = 4;
+/** Lines per second each storm container writes (4 x 250 = 1,000/s). */
+const STORM_LINES_PER_CONTAINER = 250;
+
+interface Sample {
+  /** Highest resident set seen during the window, MiB. */
+  rssMiB: number;
+  /** CPU used over the window, % of one core. */
+  cpuPercent: number;
+}
+
+export interface FootprintResult {
+  idle: { collector: Sample; bare: Sample };
+  storm: { collector: Sample; bare: Sample; eventsPerSecond: number };
+}
+
+/** CPU time a process used so far (user + system), in clock ticks. */
+export function cpuTicks(pid: number): number {
+  // Fields after the command (which may contain spaces): state is 3rd, utime 14th, stime 15th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+/** Samples both processes every 500 ms over `ms`. */
+async function sampleWindow(pids: number[], ms: number): Promise<Sample[]> {
+  const startTicks = pids.map(cpuTicks);
+  const peak = pids.map(rssMiB);
+  const started = process.hrtime.bigint();
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    pids.forEach((pid, i) => (peak[i] = Math.max(peak[i] as number, rssMiB(pid))));
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return pids.map((pid, i) => ({
+    rssMiB: peak[i] as number,
+    cpuPercent: ((cpuTicks(pid) - (startTicks[i] as number)) / TICKS_PER_SECOND / seconds) * 100,
+  }));
+}
+
+async function metric(url: string, line: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(text.split('\n').find((l) => l.startsWith(line))?.split(' ').at(-1) ?? 0);
+}
+
+export async function collectorFootprint(windowMs: number): Promise<FootprintResult> {
+  const docker = testDocker();
+  const prefix = `fp-bench-storm-${process.pid}-`;
+  await removeContainers(docker, prefix);
+  const env = {
+    ...distributedEnv(`bench-footprint-${process.pid}`),
+    // Every storm line is forwarded, none discarded by the per-container limit.
+    FINEPRINT_LOG_LINES_PER_SECOND: String(STORM_LINES_PER_CONTAINER * 2),
+    FINEPRINT_PROBE_INTERVAL: '30',
+  };
+  const collector = await startRole('collector', env);
+  const bare: ChildProcess = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  try {
+    const pids = [collector.child.pid as number, bare.pid as number];
+    // Start-up work (KB compile, Kafka metadata, first inspect) is not idling.
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const [idleCollector, idleBare] = await sampleWindow(pids, windowMs);
+
+    // Each container prints a batch of matching lines (disk-full) ten times a second.
+    const batch = STORM_LINES_PER_CONTAINER / 10;
+    const script = `while :; do i=0; while [ $i -lt ${batch} ]; do echo "dd: error writing '/data/x$i': No space left on device"; i=$((i+1)); done; sleep 0.1; done`;
+    for (let c = 0; c < STORM_CONTAINERS; c += 1) await runContainer(docker, { name: `${prefix}${c}`, cmd: ['sh', '-c', script] });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const receivedLine = 'fineprint_events_received_total{source="container-logs"}';
+    const before = await metric(collector.url, receivedLine);
+    const started = Date.now();
+    const [stormCollector, stormBare] = await sampleWindow(pids, windowMs);
+    const eventsPerSecond = ((await metric(collector.url, receivedLine)) - before) / ((Date.now() - started) / 1000);
+    return {
+      idle: { collector: idleCollector as Sample, bare: idleBare as Sample },
+      storm: { collector: stormCollector as Sample, bare: stormBare as Sample, eventsPerSecond },
+    };
+  } finally {
+    bare.kill();
+    await removeContainers(docker, prefix);
+    await collector.stop();
+    await deleteRunState(env);
+  }
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { startAutoResolve } from '../../services/api/auto-resolve.js';
+import { createNotifier, loadNotifyConfig } from '../../services/api/notify/index.js';
+import type { IncidentUpdate } from '../../shared/incident.js';
+import { loadKnowledgeBase } from '../../shared/kb/load.js';
+import { createLogger } from '../../shared/log.js';
+import { MetricsRegistry } from '../../shared/metrics.js';
+import { openDatabase } from '../../shared/sqlite.js';
+import { IncidentQuery } from '../../shared/store/index.js';
+import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
+import { waitFor } from '../support/docker.js';
+
+const kb = loadKnowledgeBase();
+
+const oom = (name: string, ts: number, eventId = `e-${name}`): IncidentUpdate => ({
+  op: 'signal',
+  proposedId: `p-${name}`,
+  fingerprint: `oom-kill|h1|ctr:${name}`,
+  kbId: 'oom-kill',
+  title: 'Container killed by the kernel OOM killer',
+  severity: 'critical',
+  host: 'h1',
+  container: { id: name.padEnd(64, '0').replace(/[^0-9a-f]/g, 'a'), name, image: 'busybox' },
+  compose: null,
+  facts: null,
+  evidence: { eventId, occurrenceId: eventId, detector: 'oom-kill/docker-oom', ts, kind: 'docker', source: 'docker-events', message: 'container oom' },
+});
+
+describe('auto-resolve on the real embedded store', () => {
+  it('resolves incidents quiet for the default period, leaves recent ones open, and a recurrence re-opens', async () => {
+    const db = openDatabase(':memory:');
+    const store = new SqliteIncidentStore(db, kb);
+    const log = createLogger('test', 'fatal');
+    const notifier = createNotifier({
+      db,
+      config: loadNotifyConfig(undefined),
+      kb,
+      publicUrl: () => 'http://127.0.0.1:7777',
+      silences: () => store.silences(),
+      changedSince: async () => [],
+      metrics: new MetricsRegistry(),
+      log,
+    });
+    const now = Date.now();
+    await store.apply([oom('quiet', now - 120_000), oom('busy', now)]);
+    const loop = startAutoResolve({ store, kb, notifier, log, defaultQuietMs: 60_000, intervalMs: 20 });
+    try {
+      const resolved = await waitFor(
+        async () => (await store.search(IncidentQuery.parse({ status: 'resolved' }))).incidents[0],
+        10_000,
+        'the quiet incident to resolve',
+        20,
+      );
+      expect(resolved).toMatchObject({ container: { name: 'quiet' }, resolved: { by: 'fineprint', auto: true } });
+      expect((await store.search(IncidentQuery.parse({ status: 'open' }))).incidents.map((i) => i.container?.name)).toEqual(['busy']);
+      const [again] = await store.apply([oom('quiet', now, 'e-quiet-2')]);
+      expect(again).toMatchObject({ id: resolved.id, status: 'open', reopened: 1 });
+    } finally {
+      await loop.stop();
+      db.close();
+    }
+  });
+});
