@@ -14,6 +14,8 @@ export interface EmbeddedQueueOptions {
    */
   maxBacklog?: number;
   onDrop?: (count: number) => void;
+  /** Records a consumer gets per batch. Default 500; the collector's Kafka forwarder takes more per round trip. */
+  batchSize?: number;
 }
 
 /**
@@ -92,6 +94,7 @@ export class EmbeddedQueue {
     const readOffset = this.db.prepare<[string], { offset: number }>('SELECT offset FROM queue_offsets WHERE consumer = ?');
     const commit = this.db.prepare('INSERT INTO queue_offsets (consumer, offset) VALUES (?, ?) ON CONFLICT(consumer) DO UPDATE SET offset = excluded.offset');
     const read = this.db.prepare<[number, number], { offset: number; body: string }>('SELECT offset, body FROM queue WHERE offset > ? ORDER BY offset LIMIT ?');
+    const batchSize = this.options.batchSize ?? BATCH;
     const prune = this.db.prepare('DELETE FROM queue WHERE offset <= ? AND ts < ?');
     let stopped = false;
     let wake: (() => void) | undefined;
@@ -102,7 +105,7 @@ export class EmbeddedQueue {
       let offset = readOffset.get(consumer)?.offset ?? 0;
       let lastPrune = 0;
       while (!stopped) {
-        const rows = read.all(offset, BATCH);
+        const rows = read.all(offset, batchSize);
         if (rows.length === 0) {
           await new Promise<void>((resolve) => {
             wake = resolve;

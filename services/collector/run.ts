@@ -37,6 +37,8 @@ export async function startCollectorProcess(env: Environment = process.env): Pro
   const db = openDatabase(join(config.FINEPRINT_DATA_DIR, 'collector.db'));
   const buffer = new EmbeddedQueue(db, {
     retentionMs: 0,
+    // Fewer Kafka round trips per record; requests stay under the broker's size limit (sendInOrder).
+    batchSize: 2000,
     maxBacklog: config.FINEPRINT_BUFFER_MAX_RECORDS,
     onDrop: (count) => {
       metrics.discarded.inc({ source: 'buffer', reason: 'buffer_full' }, count);

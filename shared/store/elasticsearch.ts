@@ -1086,7 +1086,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
               field: 'event.end',
               fixed_interval: `${range.bucketMs}ms`,
               // Buckets start at `from`, not at multiples of the interval since the epoch.
-              offset: `+${range.from % range.bucketMs}ms`,
+              offset: `+${((range.from % range.bucketMs) + range.bucketMs) % range.bucketMs}ms`,
               min_doc_count: 1,
               hard_bounds: { min: range.from, max: end },
             },

@@ -94,8 +94,13 @@ function pathParamNames(path: string): string[] {
   return [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
 }
 
+/** Codes of the registry the API never answers with: start-up failures and the Kafka path's. */
+const NOT_FROM_THE_API = new Set(['FP_CONFIG_INVALID', 'FP_KB_INVALID', 'FP_EVENT_INVALID']);
+
 function errorCodesOf(status: string): string[] {
-  const codes = Object.entries(ERRORS).filter(([, e]) => String(e.status) === status).map(([code]) => code);
+  const codes = Object.entries(ERRORS)
+    .filter(([code, e]) => String(e.status) === status && !NOT_FROM_THE_API.has(code))
+    .map(([code]) => code);
   // Fastify's own client errors (413, 415) are reported as FP_BAD_REQUEST with their status.
   return codes.length > 0 ? codes : ['FP_BAD_REQUEST'];
 }
@@ -207,7 +212,9 @@ export function openApiDocument(routes: readonly RouteDoc[], info: OpenApiInfo):
       };
       if (schema.body !== undefined) {
         const required = !(isZod(schema.body) && schema.body.safeParse(undefined).success);
-        operation.requestBody = { required, content: { 'application/json': { schema: converter.convert(schema.body, 'input') } } };
+        // An optional body is one that may be left out, not one that may be `null`: describe what is sent.
+        const sent = schema.body instanceof z.ZodOptional ? schema.body.unwrap() : schema.body;
+        operation.requestBody = { required, content: { 'application/json': { schema: converter.convert(sent, 'input') } } };
       }
       operation.responses = responsesOf(schema, route, path, converter);
       (paths[path] ??= {})[method] = operation;

@@ -28,9 +28,18 @@ export async function incidentRoutes(app: FastifyInstance): Promise<void> {
   });
 
   // Before /incidents/:id, which would otherwise read `facets` as an id.
-  app.get('/incidents/facets', { schema: { querystring: IncidentQuery, response: { 200: IncidentFacets } } }, async (request) => {
-    return app.services.store.facets(request.query as IncidentQuery);
-  });
+  app.get(
+    '/incidents/facets',
+    {
+      schema: {
+        summary: 'Counts by KB entry, host, severity, status and container, and a histogram over time, of what a search matches',
+        description: 'Takes the search parameters; `cursor` and `limit` are ignored. The page at `/` shows these next to the list.',
+        querystring: IncidentQuery,
+        response: { 200: IncidentFacets },
+      },
+    },
+    async (request) => app.services.store.facets(request.query as IncidentQuery),
+  );
 
   app.get('/incidents/:id', { schema: { summary: 'One incident with its evidence, facts and KB entry', params: IncidentParams, response: { 200: IncidentWithKb } } }, async (request) => {
     const { id } = request.params as z.infer<typeof IncidentParams>;

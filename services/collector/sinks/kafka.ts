@@ -1,6 +1,7 @@
 import type { Producer } from 'kafkajs';
 import { recordKey } from '../../../shared/event.js';
 import { SCHEMA_VERSION_HEADER } from '../../../shared/kafka/consume.js';
+import { sendInOrder } from '../../../shared/kafka/produce.js';
 import type { RecordBatch } from '../../../shared/transport.js';
 import { RECORD_VERSION } from '../../../shared/event.js';
 
@@ -12,15 +13,14 @@ import { RECORD_VERSION } from '../../../shared/event.js';
 export function kafkaEventsSink(producer: Producer, topic: string): (batch: RecordBatch) => Promise<void> {
   return async ({ records }) => {
     if (records.length === 0) return;
-    await producer.send({
+    await sendInOrder(
+      producer,
       topic,
-      acks: -1,
-      timeout: 30_000,
-      messages: records.map((record) => ({
+      records.map((record) => ({
         key: recordKey(record),
         value: JSON.stringify(record),
         headers: { [SCHEMA_VERSION_HEADER]: String(RECORD_VERSION) },
       })),
-    });
+    );
   };
 }
