@@ -27,6 +27,7 @@ async function post(url: string, path: string, body: unknown, token = TEST_TOKEN
 
 async function detail(url: string, id: string): Promise<Detail> {
   const res = await fetch(`${url}/api/v1/incidents/${id}`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+  if (!res.ok) throw new Error(`GET /api/v1/incidents/${id}: ${res.status} ${await res.text()}`);
   return (await res.json()) as Detail;
 }
 
@@ -248,7 +249,7 @@ describe('distributed mode: the api process notifies', () => {
       await waitFor(async () => {
         const d = await detail(api.url, during.id);
         return d.notifications.length > 0 && d.notifications.every((n) => n.state === 'sent') ? true : undefined;
-      }, 60_000, 'the pending notification to be sent after the restart');
+      }, 120_000, 'the pending notification to be sent after the restart');
       expect(webhookEvents(hook, during.id)).toEqual(['trigger']);
       expect(webhookEvents(hook, before.id)).toEqual(['trigger']);
       expect(hook.arrivals.flatMap((a) => (a.status === 200 ? a.problems : []))).toEqual([]);

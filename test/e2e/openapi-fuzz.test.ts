@@ -2,7 +2,7 @@
 // OpenAPI document, with real incidents in it (a real OOM kill, a fork bomb, a kernel line): no
 // 5xx, and every status, content type and body it answers is one the document describes.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,8 @@ describe('the API under schemathesis', () => {
     expect(ST, 'FINEPRINT_TEST_SCHEMATHESIS: run `eval "$(bash scripts/services/schemathesis.sh env)"` after its start').toBeTruthy();
     const reports = join(REPO_ROOT, 'test-results', 'schemathesis');
     mkdirSync(reports, { recursive: true });
+    // Hypothesis keeps its example database in the working directory: a scratch one.
+    const scratch = mkdtempSync(join(tmpdir(), 'fineprint-schemathesis-'));
     const { code, output } = await run(
       ST as string,
       [
@@ -74,9 +76,8 @@ describe('the API under schemathesis', () => {
         '--report-dir',
         reports,
       ],
-      // Hypothesis keeps its example database in the working directory: a scratch one.
-      mkdtempSync(join(tmpdir(), 'fineprint-schemathesis-')),
-    );
+      scratch,
+    ).finally(() => rmSync(scratch, { recursive: true, force: true }));
     expect(code, `schemathesis failed:\n${output.slice(-20_000)}`).toBe(0);
     // It really ran the document's operations (a document it could not load exits non-zero too).
     expect(output).toMatch(/Operations:\s+\d+ selected/);

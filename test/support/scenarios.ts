@@ -120,7 +120,16 @@ export async function oomKill(docker: Docker, name: string): Promise<void> {
 export async function expectOneOomEach(url: string, names: string[], options: { host?: string; timeoutMs?: number } = {}): Promise<void> {
   const where: Record<string, string> = options.host ? { host: options.host } : {};
   for (const name of names) {
-    await waitFor(async () => (await incidentsOf(url, { container: name, kb: 'oom-kill', ...where }))[0], options.timeoutMs ?? 90_000, `the oom-kill incident of ${name}`, 250);
+    // Complete: the incident with its `die` (evidence of one incident can arrive in several writes).
+    await waitFor(
+      async () => {
+        const [incident] = await incidentsOf(url, { container: name, kb: 'oom-kill', ...where });
+        return incident && (await incidentDetail(url, incident.id)).evidence.some((e) => e.action === 'die') ? incident : undefined;
+      },
+      options.timeoutMs ?? 90_000,
+      `the oom-kill incident of ${name} with its die event`,
+      250,
+    );
   }
   await new Promise((resolve) => setTimeout(resolve, 3000));
   for (const name of names) {

@@ -249,6 +249,19 @@ describe('grouping and delivery', { timeout: 60_000 }, () => {
     expect(got.sort()).toEqual(incidents.map((i) => i.id).sort());
   });
 
+  it('a 4xx answer (a bad signature here) is not retried: the delivery fails with the reason', async () => {
+    const hook = await receiver('webhook');
+    const h = harness({
+      receivers: [{ name: 'hook', type: 'webhook', url: hook.url, secret: 'not-the-receivers-secret', ...fast }],
+      routes: [{ receivers: ['hook'], group_wait: '0s' }],
+    });
+    const a = incident();
+    await h.notifier.observe([a]);
+    const [failed] = await allDelivered(h.notifier, [a.id]);
+    expect(failed).toMatchObject({ state: 'failed', attempts: 1, lastError: expect.stringContaining('X-Fineprint-Signature: does not verify') });
+    expect(hook.arrivals).toHaveLength(1);
+  });
+
   it('a hanging receiver times out and is retried', async () => {
     const hook = await receiver('webhook');
     hook.hang(3000);

@@ -3,7 +3,9 @@
 // answers matches it.
 import { Validator } from '@seriousme/openapi-schema-validator';
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
+import fp from 'fastify-plugin';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { ERRORS } from '../../shared/errors.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { MetricsRegistry } from '../../shared/metrics.js';
@@ -181,6 +183,29 @@ describe('OpenAPI document', () => {
     expect(js.statusCode).toBe(200);
     expect(js.headers['content-type']).toContain('javascript');
     expect(js.body).toContain("fetch('openapi.json')");
+  });
+});
+
+describe('a route another engineer adds later', () => {
+  it('is in the document with no change to the generator: params, body, scope, declared and automatic errors', async () => {
+    const later = Fastify({ logger: false });
+    // Unencapsulated, so a route registered after it sits where app.ts registers routes: inside it.
+    await later.register(fp(app), { store: new SqliteIncidentStore(openDatabase(':memory:'), kb), kb, notifier, metrics: new MetricsRegistry(), tokens: [], health: async () => ({}) });
+    await later.register(
+      async (v1) => {
+        const Params = z.object({ widgetId: z.string().max(10) });
+        const Body = z.object({ size: z.number().int().min(1) });
+        v1.post('/widgets/:widgetId', { config: { scope: 'admin' }, schema: { params: Params, body: Body, response: { 201: Body, 409: ErrorBody } } }, async () => ({ size: 1 }));
+      },
+      { prefix: '/api/v1' },
+    );
+    await later.ready();
+    const op = (await later.inject({ url: '/api/v1/openapi.json' })).json().paths['/api/v1/widgets/{widgetId}']?.post as Operation;
+    expect(op.parameters).toEqual([{ name: 'widgetId', in: 'path', required: true, schema: { type: 'string', maxLength: 10 } }]);
+    expect(op.requestBody?.content['application/json']).toMatchObject({ schema: { properties: { size: { type: 'integer', minimum: 1 } }, required: ['size'] } });
+    expect(op.security).toEqual([{ bearerAuth: ['admin'] }]);
+    expect(Object.keys(op.responses)).toEqual(['201', '400', '401', '403', '404', '409', '413', '415', '500', '503']);
+    await later.close();
   });
 });
 

@@ -145,7 +145,7 @@ function parametersOf(schema: RouteSchema, path: string, converter: SchemaConver
   return parameters;
 }
 
-function responsesOf(schema: RouteSchema, route: RouteDoc, path: string, converter: SchemaConverter): Record<string, JsonSchema> {
+function responsesOf(schema: RouteSchema, route: RouteDoc, method: string, path: string, converter: SchemaConverter): Record<string, JsonSchema> {
   const responses: Record<string, JsonSchema> = {};
   for (const [status, body] of Object.entries((schema.response ?? {}) as Record<string, unknown>)) {
     const key = status.toUpperCase() === 'DEFAULT' ? 'default' : status.toUpperCase();
@@ -163,10 +163,12 @@ function responsesOf(schema: RouteSchema, route: RouteDoc, path: string, convert
   if (!Object.keys(responses).some((s) => /^2/.test(s))) responses['200'] = { description: 'Success (this route declares no response schema).' };
 
   // The errors every route of this kind can answer, whether or not it declares them.
-  const takesInput = [schema.params, schema.querystring, schema.headers, schema.body].some((p) => p !== undefined);
+  // Fastify parses a body for these even without a schema: bad JSON, a wrong type, too large.
+  const parsesBody = schema.body !== undefined || ['post', 'put', 'patch'].includes(method);
+  const takesInput = [schema.params, schema.querystring, schema.headers].some((p) => p !== undefined) || pathParamNames(path).length > 0;
   const automatic: string[] = [];
-  if (takesInput) automatic.push('400');
-  if (schema.body !== undefined) automatic.push('413', '415');
+  if (takesInput || parsesBody) automatic.push('400');
+  if (parsesBody) automatic.push('413', '415');
   if (!route.config?.public) automatic.push('401');
   if (!route.config?.public && route.config?.scope === 'admin') automatic.push('403');
   if (pathParamNames(path).length > 0) automatic.push('404');
@@ -216,7 +218,7 @@ export function openApiDocument(routes: readonly RouteDoc[], info: OpenApiInfo):
         const sent = schema.body instanceof z.ZodOptional ? schema.body.unwrap() : schema.body;
         operation.requestBody = { required, content: { 'application/json': { schema: converter.convert(sent, 'input') } } };
       }
-      operation.responses = responsesOf(schema, route, path, converter);
+      operation.responses = responsesOf(schema, route, method, path, converter);
       (paths[path] ??= {})[method] = operation;
     }
   }
