@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Incident } from './incident.js';
+import { globRegExp } from './glob.js';
 
 /** A glob over names: `*` any run of characters, `?` one character; everything else literal. */
 const Glob = z.string().trim().min(1).max(256);
@@ -33,10 +34,6 @@ export const Silence = z.object({
 });
 export type Silence = z.infer<typeof Silence>;
 
-function globRegExp(glob: string): RegExp {
-  const source = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${source}$`, 'i');
-}
 
 /** Whether a silence's matchers all match the incident (ignoring its time range). */
 export function silenceMatches(matchers: SilenceMatchers, incident: Pick<Incident, 'kbId' | 'host' | 'container' | 'compose'>): boolean {

@@ -41,3 +41,5 @@ export const apiConfig = {
   /** A recurrence within this long after an incident was resolved re-opens it; later, a new incident. Default 1h. */
   FINEPRINT_REOPEN_WINDOW: Duration.default(3_600_000),
 };
+
+export type ApiConfig = z.infer<z.ZodObject<typeof apiConfig>>;

@@ -14,10 +14,7 @@ import { openDatabase } from '../../shared/sqlite.js';
 import { openElasticsearchStore } from '../../shared/store/elasticsearch.js';
 import { IncidentQuery } from '../../shared/store/index.js';
 import { apiConfig } from './config.js';
-import { buildServer } from './server.js';
-import { startAutoResolve } from './auto-resolve.js';
-import { changesFromStore, createNotifier, loadNotifyConfig } from './notify/index.js';
-import { apiTokens } from './token.js';
+import { createApiSide } from './serve.js';
 
 export const apiProcessConfig = {
   ...apiConfig,
@@ -34,7 +31,6 @@ export const apiProcessConfig = {
  */
 export async function startApiProcess(env: Environment = process.env): Promise<{ url: string; stop(): Promise<void> }> {
   const config = loadConfig(apiProcessConfig, env);
-  const notifyConfig = loadNotifyConfig(config.FINEPRINT_NOTIFY_CONFIG);
   const log = createLogger('fineprint-api', config.FINEPRINT_LOG_LEVEL);
   const kb = loadKnowledgeBase(config.FINEPRINT_KB_DIR);
   const registry = new MetricsRegistry();
@@ -47,17 +43,21 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
   });
   // The outbox is local to this process (one API replica notifies; see README "Notifications").
   const notifyDb = openDatabase(join(config.FINEPRINT_DATA_DIR, 'notify.db'));
-  // Links in notifications point at the public URL, else at the API's address once it listens.
-  let apiUrl = '';
-  const notifier = createNotifier({
-    db: notifyDb,
-    config: notifyConfig,
+  let consuming = false;
+  const api = await createApiSide({
+    config,
+    store,
     kb,
-    publicUrl: () => config.FINEPRINT_PUBLIC_URL ?? apiUrl,
-    silences: () => store.silences(),
-    changedSince: changesFromStore(store),
+    outboxDb: notifyDb,
     metrics: registry,
     log,
+    health: async () => ({
+      elasticsearch: await store.search(IncidentQuery.parse({ limit: 1 })).then(
+        () => ({ ok: true }),
+        (error: unknown) => ({ ok: false, detail: String(error) }),
+      ),
+      kafka: { ok: consuming },
+    }),
   });
 
   const topics = topicNames(config.FINEPRINT_KAFKA_TOPIC_PREFIX);
@@ -71,7 +71,6 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
   const consumer = kafka.consumer({ groupId: config.FINEPRINT_KAFKA_API_GROUP ?? `${config.FINEPRINT_KAFKA_TOPIC_PREFIX}-api`, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 500 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.incidents], fromBeginning: true });
-  let consuming = false;
   consumer.on(consumer.events.GROUP_JOIN, () => (consuming = true));
   consumer.on(consumer.events.CRASH, () => (consuming = false));
   await consumeAtLeastOnce(
@@ -79,7 +78,7 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
     IncidentUpdateBatch,
     {
       handle: async ({ records }) => {
-        await notifier.observe(await store.apply(records.flatMap((r) => r.value.updates)));
+        await api.notifier.observe(await store.apply(records.flatMap((r) => r.value.updates)));
       },
       reject: async (rejected, from) => {
         metrics.errors.inc({ stage: 'api', error_type: 'invalid_record' }, rejected.length);
@@ -90,29 +89,7 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
     log,
   );
 
-  const { tokens, generatedAdminToken } = apiTokens(config);
-  const server = await buildServer(
-    {
-      store,
-      kb,
-      metrics: registry,
-      notifier,
-      tokens,
-      health: async () => ({
-        elasticsearch: await store.search(IncidentQuery.parse({ limit: 1 })).then(
-          () => ({ ok: true }),
-          (error: unknown) => ({ ok: false, detail: String(error) }),
-        ),
-        kafka: { ok: consuming },
-      }),
-    },
-    log,
-  );
-  const url = await server.listen({ host: config.FINEPRINT_API_HOST, port: config.FINEPRINT_API_PORT });
-  apiUrl = url;
-  notifier.start();
-  const autoResolve = startAutoResolve({ store, kb, notifier, log, defaultQuietMs: config.FINEPRINT_RESOLVE_AFTER });
-  if (generatedAdminToken) process.stdout.write(`fineprint admin token (saved in ${config.FINEPRINT_DATA_DIR}/admin-token): ${generatedAdminToken}\n`);
+  const url = await api.listen();
   process.stdout.write(`fineprint API at ${url}\n`);
   log.info({ url }, 'fineprint api started');
   return {
@@ -120,9 +97,7 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
     async stop() {
       await consumer.disconnect();
       await producer.disconnect();
-      await server.close();
-      await autoResolve.stop();
-      await notifier.stop();
+      await api.stop();
       notifyDb.close();
       await store.close();
     },

@@ -8,10 +8,7 @@ import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
 import { openDatabase } from '../../shared/sqlite.js';
 import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
 import { apiConfig } from '../api/config.js';
-import { buildServer } from '../api/server.js';
-import { startAutoResolve } from '../api/auto-resolve.js';
-import { changesFromStore, createNotifier, loadNotifyConfig } from '../api/notify/index.js';
-import { apiTokens } from '../api/token.js';
+import { createApiSide } from '../api/serve.js';
 import { compileKb, createClassifier, FactsCache } from '../classifier/index.js';
 import { classifierConfig } from '../classifier/config.js';
 import { collectorConfig } from '../collector/config.js';
@@ -28,7 +25,6 @@ export interface RunningAllInOne {
  */
 export async function startAllInOne(env: Environment = process.env): Promise<RunningAllInOne> {
   const config = loadConfig({ ...collectorConfig, ...classifierConfig, ...apiConfig }, env);
-  const notifyConfig = loadNotifyConfig(config.FINEPRINT_NOTIFY_CONFIG);
   const log = createLogger('fineprint', config.FINEPRINT_LOG_LEVEL);
   const kb = loadKnowledgeBase(config.FINEPRINT_KB_DIR);
   const compiled = compileKb(kb);
@@ -37,18 +33,6 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
   const store = new SqliteIncidentStore(db, kb, { reopenWindowMs: config.FINEPRINT_REOPEN_WINDOW });
   const registry = new MetricsRegistry();
   const metrics = pipelineMetrics(registry);
-  // Links in notifications point at the public URL, else at the API's address once it listens.
-  let apiUrl = '';
-  const notifier = createNotifier({
-    db,
-    config: notifyConfig,
-    kb,
-    publicUrl: () => config.FINEPRINT_PUBLIC_URL ?? apiUrl,
-    silences: () => store.silences(),
-    changedSince: changesFromStore(store),
-    metrics: registry,
-    log,
-  });
   const docker = dockerClient(config.DOCKER_HOST);
   const host = config.FINEPRINT_HOST_NAME;
 
@@ -61,6 +45,24 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
     mergeWithinMs: config.FINEPRINT_MERGE_WINDOW,
   });
   await classifier.restore();
+  const api = await createApiSide({
+    config,
+    store,
+    kb,
+    outboxDb: db,
+    metrics: registry,
+    log,
+    health: async () => {
+      const dockerOk = await docker
+        .ping()
+        .then(() => true)
+        .catch(() => false);
+      return {
+        store: { ok: db.open },
+        docker: { ok: dockerOk, ...(dockerOk ? {} : { detail: `cannot reach ${config.DOCKER_HOST}` }) },
+      };
+    },
+  });
   const records = queue.source('classifier', {
     onInvalid: (offset, reason) => {
       metrics.errors.inc({ stage: 'classifier', error_type: 'invalid_record' });
@@ -72,7 +74,7 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
     },
   });
   const running = records.run(async (batch) => {
-    await notifier.observe(await store.apply(classifier.classify(batch.records)));
+    await api.notifier.observe(await store.apply(classifier.classify(batch.records)));
   });
   running.catch((error: unknown) => log.fatal({ err: error }, 'classifier stopped'));
 
@@ -88,37 +90,9 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
     },
   );
 
-  const { tokens, generatedAdminToken } = apiTokens(config);
-  const server = await buildServer(
-    {
-      store,
-      kb,
-      metrics: registry,
-      notifier,
-      tokens,
-      health: async () => {
-        const dockerOk = await docker
-          .ping()
-          .then(() => true)
-          .catch(() => false);
-        return {
-          store: { ok: db.open },
-          docker: { ok: dockerOk, ...(dockerOk ? {} : { detail: `cannot reach ${config.DOCKER_HOST}` }) },
-        };
-      },
-    },
-    log,
-  );
-  const url = await server.listen({ host: config.FINEPRINT_API_HOST, port: config.FINEPRINT_API_PORT });
-  apiUrl = url;
-  notifier.start();
-  const autoResolve = startAutoResolve({ store, kb, notifier, log, defaultQuietMs: config.FINEPRINT_RESOLVE_AFTER });
+  const url = await api.listen();
   await collector.start();
   log.info({ url, host, dataDir: config.FINEPRINT_DATA_DIR, kbEntries: kb.entries.length }, 'fineprint all-in-one started');
-  if (generatedAdminToken) {
-    // Printed once, on the first start; afterwards it is in the data dir (mode 0600).
-    process.stdout.write(`fineprint admin token (saved in ${join(config.FINEPRINT_DATA_DIR, 'admin-token')}): ${generatedAdminToken}\n`);
-  }
   process.stdout.write(`fineprint is watching ${config.DOCKER_HOST}; API at ${url}\n`);
 
   return {
@@ -126,9 +100,7 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
     async stop() {
       await collector.stop();
       await records.stop();
-      await server.close();
-      await autoResolve.stop();
-      await notifier.stop();
+      await api.stop();
       db.close();
       log.info('fineprint stopped');
     },

@@ -4,8 +4,12 @@
 // Baseline, for the same kills: the `oom` event reaching a bare Docker events subscriber, i.e.
 // what Docker itself takes to report the kill.
 import type Docker from 'dockerode';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { removeContainers, runContainer, testDocker, waitFor } from '../support/docker.js';
 import { incidentsOf, startFineprint } from '../support/fineprint.js';
+import { startReceiver } from '../support/receivers.js';
 import { percentile } from './report.js';
 
 const MB = 1024 * 1024;
@@ -22,6 +26,37 @@ export interface NotificationLeg {
   /** Epoch ms at which the notification naming `container` arrived (waits for it). */
   receivedAt(container: string, timeoutMs: number): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * A signed-webhook receiver on loopback, routed every oom-kill incident by a notification config
+ * file as a user writes it (default grouping wait; rate limit raised so 50 kills are not queued).
+ */
+export async function webhookLeg(): Promise<NotificationLeg> {
+  const secret = 'bench-webhook-secret-0123456789';
+  const hook = await startReceiver('webhook', { secret });
+  const dir = mkdtempSync(join(tmpdir(), 'fineprint-bench-notify-'));
+  const file = join(dir, 'notify.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      receivers: [{ name: 'bench', type: 'webhook', url: hook.url, secret, rate_limit: 10_000 }],
+      routes: [{ receivers: ['bench'], kb: 'oom-kill', group_by: ['kb', 'container'] }],
+    }),
+  );
+  const arrivedFor = (container: string) =>
+    hook.accepted().find((a) => {
+      const json = a.json as { event?: string; incidents?: { container?: { name?: string } | null }[] };
+      return json.event === 'trigger' && json.incidents?.some((i) => i.container?.name === container);
+    })?.at;
+  return {
+    env: { FINEPRINT_NOTIFY_CONFIG: file },
+    receivedAt: (container, timeoutMs) => waitFor(async () => arrivedFor(container), timeoutMs, `the notification of ${container}`, 5),
+    async close() {
+      await hook.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface Percentiles {
@@ -87,7 +122,8 @@ export async function oomLatency(docker: Docker, apiUrl: string, kills: number, 
       searchable.push(stored - oom.stamped);
       dockerEvent.push(oom.arrived - oom.stamped);
       if (notifications) notified.push((await notifications.receivedAt(name, 60_000)) - oom.stamped);
-      process.stderr.write(`${label} oom kill ${i + 1}/${kills}: searchable after ${searchable.at(-1)} ms (docker event after ${dockerEvent.at(-1)} ms)\n`);
+      const told = notifications ? `, notified after ${notified.at(-1)} ms` : '';
+      process.stderr.write(`${label} oom kill ${i + 1}/${kills}: searchable after ${searchable.at(-1)} ms${told} (docker event after ${dockerEvent.at(-1)} ms)\n`);
       // Removing as we go keeps the daemon's container list (and inspect calls) small.
       await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
     }

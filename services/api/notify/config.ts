@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { FineprintError } from '../../../shared/errors.js';
 import type { Incident } from '../../../shared/incident.js';
 import { Duration, SEVERITY_ORDER, Severity } from '../../../shared/kb/schema.js';
+import { globRegExp } from '../../../shared/glob.js';
 
 /**
  * The notification config file (`FINEPRINT_NOTIFY_CONFIG`, YAML or JSON): receivers (where
@@ -131,10 +132,6 @@ export function loadNotifyConfig(path: string | undefined): NotifyConfig {
   return result.data;
 }
 
-function globRegExp(glob: string): RegExp {
-  const source = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${source}$`, 'i');
-}
 
 /** The incident fields routes look at, plus its KB entry's tags. */
 export type Routable = Pick<Incident, 'kbId' | 'severity' | 'host' | 'container' | 'compose'>;

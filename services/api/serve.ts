@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import type { KnowledgeBase } from '../../shared/kb/load.js';
+import type { Logger } from '../../shared/log.js';
+import type { MetricsRegistry } from '../../shared/metrics.js';
+import type { Notifier } from '../../shared/notification.js';
+import type { SqliteDatabase } from '../../shared/sqlite.js';
+import type { IncidentStore } from '../../shared/store/index.js';
+import { startAutoResolve } from './auto-resolve.js';
+import type { ApiConfig } from './config.js';
+import { changesFromStore, createNotifier, loadNotifyConfig } from './notify/index.js';
+import type { ApiServices } from './plugins/services.js';
+import { buildServer } from './server.js';
+import { apiTokens } from './token.js';
+
+export interface ApiSideOptions {
+  config: ApiConfig;
+  store: IncidentStore;
+  kb: KnowledgeBase;
+  /** Where the notification outbox lives (the all-in-one's database, or the API process's own). */
+  outboxDb: SqliteDatabase;
+  metrics: MetricsRegistry;
+  log: Logger;
+  health: ApiServices['health'];
+}
+
+export interface ApiSide {
+  /** Tell it about every incident the store changed (what `store.apply` returns). */
+  notifier: Notifier;
+  /** Listens, then starts notifying and auto-resolving; resolves with the API's address. */
+  listen(): Promise<string>;
+  /** Stops serving (draining requests), auto-resolving and notifying; pending notifications stay queued. */
+  stop(): Promise<void>;
+}
+
+/**
+ * What owns the incident store in either mode (the all-in-one process, or the API process of the
+ * distributed mode): the REST API and page, the notifier and the auto-resolve loop.
+ */
+export async function createApiSide(options: ApiSideOptions): Promise<ApiSide> {
+  const { config, store, kb, log } = options;
+  // Links in notifications point at the public URL, else at the API's address once it listens.
+  let apiUrl = '';
+  const notifier = createNotifier({
+    db: options.outboxDb,
+    config: loadNotifyConfig(config.FINEPRINT_NOTIFY_CONFIG),
+    kb,
+    publicUrl: () => config.FINEPRINT_PUBLIC_URL ?? apiUrl,
+    silences: () => store.silences(),
+    changedSince: changesFromStore(store),
+    metrics: options.metrics,
+    log,
+  });
+  const { tokens, generatedAdminToken } = apiTokens(config);
+  const server = await buildServer({ store, kb, metrics: options.metrics, notifier, tokens, health: options.health }, log);
+  let autoResolve: { stop(): Promise<void> } | undefined;
+
+  return {
+    notifier,
+    async listen() {
+      apiUrl = await server.listen({ host: config.FINEPRINT_API_HOST, port: config.FINEPRINT_API_PORT });
+      notifier.start();
+      autoResolve = startAutoResolve({ store, kb, notifier, log, defaultQuietMs: config.FINEPRINT_RESOLVE_AFTER });
+      if (generatedAdminToken) {
+        // Printed once, on the first start; afterwards it is in the data dir (mode 0600).
+        process.stdout.write(`fineprint admin token (saved in ${join(config.FINEPRINT_DATA_DIR, 'admin-token')}): ${generatedAdminToken}\n`);
+      }
+      return apiUrl;
+    },
+    async stop() {
+      await server.close();
+      await autoResolve?.stop();
+      await notifier.stop();
+    },
+  };
+}
