@@ -14,22 +14,19 @@ const timeParam = z.union([z.iso.datetime({ offset: true }), z.string().regex(/^
 /** Search parameters, shared by the REST API and both store implementations. */
 export const IncidentQuery = z
   .object({
-    /** Full-text search over title, message, container, image and the KB entry's text. */
-    q: z.string().trim().max(500).optional(),
-    kb: z.string().max(100).optional(),
-    host: z.string().max(253).optional(),
-    /** Container name, or id (prefix of at least 12 hex characters). */
-    container: z.string().max(256).optional(),
-    severity: Severity.optional(),
-    status: IncidentStatus.optional(),
-    /** Incidents seen at or after this time (ISO 8601 or epoch seconds/ms). */
-    since: timeParam.optional(),
-    until: timeParam.optional(),
-    /** Incidents changed (evidence, status) at or after this time: what a poller or the notifier catches up on. */
-    updatedSince: timeParam.optional(),
-    limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(DEFAULT_PAGE),
-    /** Opaque cursor from the previous page's `nextCursor`. */
-    cursor: z.string().max(200).optional(),
+    q: z.string().trim().max(500).optional().describe("Full-text search over title, message, container, image and the KB entry's text; every word must match (as a prefix)."),
+    kb: z.string().max(100).optional().describe('KB entry id, e.g. oom-kill.'),
+    host: z.string().max(253).optional().describe('Host name, exactly.'),
+    container: z.string().max(256).optional().describe('Container name, compose service, or container id prefix (at least 12 hex characters).'),
+    severity: Severity.optional().describe('Severity, exactly.'),
+    status: IncidentStatus.optional().describe('Lifecycle status.'),
+    since: timeParam.optional().describe('Incidents last seen at or after this time (ISO 8601, or epoch seconds or milliseconds).'),
+    until: timeParam.optional().describe('Incidents first seen at or before this time (ISO 8601, or epoch seconds or milliseconds).'),
+    updatedSince: timeParam
+      .optional()
+      .describe('Incidents changed (evidence, status) at or after this time: what a poller catches up on (ISO 8601, or epoch seconds or milliseconds).'),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(DEFAULT_PAGE).describe(`Page size (default ${DEFAULT_PAGE}, at most ${MAX_PAGE}).`),
+    cursor: z.string().max(200).optional().describe("Opaque cursor from the previous page's nextCursor."),
   })
   .strict();
 export type IncidentQuery = z.infer<typeof IncidentQuery>;
