@@ -10,11 +10,16 @@ const OTHER = 128;
 
 /** The automaton's symbol of a UTF-16 code unit. */
 const symbolOf = (code: number): number => (code >= 65 && code <= 90 ? code + 32 : code < 128 ? code : OTHER);
+/** symbolOf for ASCII, as a table: the scan loop does one load instead of two comparisons. */
+const ASCII_SYMBOL = Uint8Array.from({ length: 128 }, (_, code) => symbolOf(code));
 
 export class LiteralScanner {
+  /** Transitions, indexed by state * SYMBOLS + symbol, holding the next state already multiplied by SYMBOLS. */
   private readonly next: Int32Array;
   /** For each state, the literals that end there (its own and its failure chain's). */
   private readonly outputs: (readonly number[])[];
+  /** 1 where `outputs` is not empty, indexed like `next` rows (state * SYMBOLS): the hot check. */
+  private readonly accepting: Uint8Array;
   /** Scan number at which each literal was last found (a float: never wraps). */
   private readonly seen: Float64Array;
   private readonly found: Int32Array;
@@ -65,6 +70,12 @@ export class LiteralScanner {
         }
       }
     }
+    // Premultiplied: the scan then adds a symbol to a state without multiplying.
+    for (let i = 0; i < this.next.length; i += 1) this.next[i] = (this.next[i] as number) * SYMBOLS;
+    this.accepting = new Uint8Array(trie.length * SYMBOLS);
+    this.outputs.forEach((out, state) => {
+      if (out.length > 0) this.accepting[state * SYMBOLS] = 1;
+    });
     this.seen = new Float64Array(literals.length);
     this.found = new Int32Array(literals.length);
   }
@@ -74,13 +85,15 @@ export class LiteralScanner {
    * to `foundAt(count - 1)`, valid until the next scan (no allocation per scan).
    */
   scan(text: string): number {
-    const { next, outputs, seen, found } = this;
+    const { next, outputs, accepting, seen, found } = this;
     const epoch = (this.epoch += 1);
     let count = 0;
     let state = 0;
     for (let i = 0; i < text.length; i += 1) {
-      state = next[state * SYMBOLS + symbolOf(text.charCodeAt(i))] as number;
-      const out = outputs[state] as readonly number[];
+      const code = text.charCodeAt(i);
+      state = next[state + (code < 128 ? (ASCII_SYMBOL[code] as number) : OTHER)] as number;
+      if (accepting[state] === 0) continue;
+      const out = outputs[state / SYMBOLS] as readonly number[];
       for (let k = 0; k < out.length; k += 1) {
         const id = out[k] as number;
         if (seen[id] !== epoch) {

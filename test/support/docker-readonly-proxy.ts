@@ -45,6 +45,9 @@ export async function startDockerReadonlyProxy(targetSocket: string): Promise<Do
     forwarded.push(call);
     const upstream = request({ socketPath: targetSocket, method: call.method, path: call.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
+      // Now, not with the first body byte: an events stream may stay silent for long, and the
+      // client waits for the headers before it calls the stream open.
+      res.flushHeaders();
       answer.pipe(res);
     });
     upstream.on('error', (err) => {
