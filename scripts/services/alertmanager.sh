@@ -18,7 +18,9 @@ LOG="$D/alertmanager.log"
 BIN=/usr/bin/prometheus-alertmanager
 START_TIMEOUT="${ALERTMANAGER_START_TIMEOUT:-60}"
 
-log() { echo "[alertmanager] $*" >&2; }
+SERVICE=alertmanager
+# shellcheck source=scripts/services/lib.sh
+. "$ROOT/scripts/services/lib.sh"
 
 ready() { curl -fsS --max-time 2 "$URL/-/ready" >/dev/null 2>&1; }
 
@@ -34,13 +36,7 @@ install_packages() {
   local missing=()
   [ -x "$BIN" ] || missing+=(prometheus-alertmanager)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
-  if [ "${#missing[@]}" -gt 0 ]; then
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # The package's own service (port 9093) is not wanted: only the binary.
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
+  apt_install "${missing[@]}"
 }
 
 write_config() {
@@ -66,6 +62,7 @@ YAML
 
 start_server() {
   if ready; then log "already running ($URL)"; return 0; fi
+  local bg=""
   if ! server_pid >/dev/null; then
     write_config
     log "starting Alertmanager on $URL (webhook receiver http://127.0.0.1:$WEBHOOK_PORT/alertmanager, state in $D)"
@@ -73,49 +70,24 @@ start_server() {
     setsid "$BIN" --config.file="$D/alertmanager.yml" --storage.path="$D/data" \
       --web.listen-address="127.0.0.1:$PORT" --cluster.listen-address= \
       --log.level=warn >>"$LOG" 2>&1 </dev/null 9>&- &
-    echo $! >"$PIDFILE"
+    bg=$!
+    echo "$bg" >"$PIDFILE"
   fi
-  local deadline=$((SECONDS + START_TIMEOUT))
-  until ready; do
-    if ! server_pid >/dev/null; then
-      log "ERROR: Alertmanager exited during startup; last log lines:"
-      tail -n 20 "$LOG" >&2 || true
-      exit 1
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      log "ERROR: Alertmanager not ready at $URL within ${START_TIMEOUT}s"
-      tail -n 20 "$LOG" >&2 || true
-      exit 1
-    fi
-    sleep 0.2
-  done
+  wait_ready "Alertmanager at $URL" "$START_TIMEOUT" "$LOG" ready "$bg"
   log "ready (pid $(cat "$PIDFILE"), $URL)"
 }
 
 stop_server() {
   local pid
   if ! pid="$(server_pid)"; then log "not running"; rm -f "$PIDFILE"; return 0; fi
-  log "stopping Alertmanager $pid"
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 30))
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ "$SECONDS" -ge "$deadline" ]; then kill -KILL "$pid" 2>/dev/null || true; break; fi
-    sleep 0.2
-  done
+  stop_pids Alertmanager 30 "$pid"
   rm -f "$PIDFILE"
   log "stopped"
 }
 
-# Serialize start/stop: several test runs may call this at the same time.
-lock() {
-  mkdir -p "$D"
-  exec 9>"$D/.lock"
-  flock -w 120 9 || { log "ERROR: could not take $D/.lock"; exit 1; }
-}
-
 case "${1:-}" in
-  start) lock; install_packages; start_server ;;
-  stop) lock; stop_server ;;
+  start) lock 120; install_packages; start_server ;;
+  stop) lock 120; stop_server ;;
   env)
     echo "export FINEPRINT_TEST_ALERTMANAGER_URL=$URL"
     echo "export FINEPRINT_TEST_ALERTMANAGER_WEBHOOK_PORT=$WEBHOOK_PORT"

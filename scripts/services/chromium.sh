@@ -6,18 +6,17 @@
 # (`npx playwright install` downloads a browser build of its own, which cannot work here).
 set -euo pipefail
 
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CHROMIUM=/usr/bin/chromium
-
-log() { echo "[chromium] $*" >&2; }
+SERVICE=chromium
+# shellcheck source=scripts/services/lib.sh
+. "$ROOT/scripts/services/lib.sh"
 
 installed() { [ -x "$CHROMIUM" ]; }
 
 install_chromium() {
   if installed; then return 0; fi
-  log "installing chromium"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
+  apt_install chromium
   installed || { log "ERROR: $CHROMIUM is missing after apt-get install chromium"; exit 1; }
   log "installed $("$CHROMIUM" --version 2>/dev/null || echo chromium)"
 }

@@ -18,7 +18,9 @@ IMAGE="fineprint-test/busybox:latest"
 DOCKER_BIN="/usr/bin/docker"
 START_TIMEOUT="${DOCKERD_START_TIMEOUT:-60}"
 
-log() { echo "[dockerd] $*" >&2; }
+SERVICE=dockerd
+# shellcheck source=scripts/services/lib.sh
+. "$ROOT/scripts/services/lib.sh"
 dk() { "$DOCKER_BIN" -H "unix://$SOCK" "$@"; }
 
 # The API answers /_ping with "OK" once the daemon is ready.
@@ -38,12 +40,7 @@ install_packages() {
   command -v dockerd >/dev/null 2>&1 && [ -x "$DOCKER_BIN" ] || missing+=(docker.io)
   dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
-  if [ "${#missing[@]}" -gt 0 ]; then
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
-  fi
+  apt_install "${missing[@]}"
 }
 
 start_daemon() {
@@ -68,20 +65,7 @@ start_daemon() {
     setsid dockerd "${args[@]}" >>"$LOG" 2>&1 </dev/null 9>&- &
     bg=$!
   fi
-  local deadline=$((SECONDS + START_TIMEOUT))
-  until ping; do
-    if [ -n "$bg" ] && ! kill -0 "$bg" 2>/dev/null; then
-      log "ERROR: dockerd exited during startup; last log lines:"
-      tail -n 40 "$LOG" >&2 || true
-      exit 1
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      log "ERROR: dockerd did not answer on $SOCK within ${START_TIMEOUT}s; last log lines:"
-      tail -n 40 "$LOG" >&2 || true
-      exit 1
-    fi
-    sleep 0.2
-  done
+  wait_ready "dockerd (on $SOCK)" "$START_TIMEOUT" "$LOG" ping "$bg"
   log "ready (pid $(cat "$PIDFILE"))"
 }
 
@@ -121,33 +105,15 @@ stop_daemon() {
   # dockerd supervises its own containerd (no system containerd here): wait for both to exit.
   local cpid=""
   [ -f "$D/exec/containerd/containerd.pid" ] && cpid="$(cat "$D/exec/containerd/containerd.pid" 2>/dev/null || true)"
-  log "stopping dockerd $pid"
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 30))
-  while kill -0 "$pid" 2>/dev/null || { [ -n "$cpid" ] && kill -0 "$cpid" 2>/dev/null; }; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      log "still running after 30s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      [ -n "$cpid" ] && kill -KILL "$cpid" 2>/dev/null || true
-      sleep 0.5
-      break
-    fi
-    sleep 0.2
-  done
+  # shellcheck disable=SC2086 # no containerd pid: no second argument
+  stop_pids dockerd 30 "$pid" $cpid
   rm -f "$PIDFILE"
   log "stopped"
 }
 
-# Serialize start/stop: several test runs or engineers may call this at the same time.
-lock() {
-  mkdir -p "$D"
-  exec 9>"$D/.lock"
-  flock -w 180 9 || { log "ERROR: could not take $D/.lock"; exit 1; }
-}
-
 case "${1:-}" in
-  start) lock; install_packages; start_daemon; build_image ;;
-  stop) lock; stop_daemon ;;
+  start) lock 180; install_packages; start_daemon; build_image ;;
+  stop) lock 180; stop_daemon ;;
   env) echo "export DOCKER_HOST=unix://$SOCK" ;;
   # status: exit 0 when the daemon answers (scripts/test.sh then leaves it running afterwards).
   status) ping ;;

@@ -24,7 +24,9 @@ TRANSPORT_PORT="${ES_TRANSPORT_PORT:-19300}"
 URL="http://127.0.0.1:$HTTP_PORT"
 START_TIMEOUT="${ES_START_TIMEOUT:-180}"
 
-log() { echo "[elasticsearch] $*" >&2; }
+SERVICE=elasticsearch
+# shellcheck source=scripts/services/lib.sh
+. "$ROOT/scripts/services/lib.sh"
 
 # The server must read its install and write its state as $ES_USER: that needs every directory
 # above it to be searchable by others. A checkout under /root is not, so then the runtime lives
@@ -48,6 +50,8 @@ PIDFILE="$RUN/run/elasticsearch.pid"
 LAUNCHER_PIDFILE="$RUN/launcher.pid"
 LOG="$RUN/elasticsearch.out"
 
+yellow() { health 5 1s; }
+
 health() {
   curl -fsS --max-time "${1:-5}" "$URL/_cluster/health?wait_for_status=yellow&timeout=${2:-2s}" >/dev/null 2>&1
 }
@@ -58,12 +62,7 @@ install_packages() {
   command -v mvn >/dev/null 2>&1 || missing+=(maven)
   command -v unzip >/dev/null 2>&1 || missing+=(unzip)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
-  if [ "${#missing[@]}" -gt 0 ]; then
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
-  fi
+  apt_install "${missing[@]}"
   if ! id -u "$ES_USER" >/dev/null 2>&1; then
     log "creating system user $ES_USER"
     useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$ES_USER"
@@ -174,20 +173,7 @@ start_server() {
       "$HOME_DIR/bin/elasticsearch" -p "$PIDFILE" >>"$LOG" 2>&1 </dev/null 9>&- &
     bg=$!
   fi
-  local deadline=$((SECONDS + START_TIMEOUT))
-  until health 5 1s; do
-    if [ -n "$bg" ] && ! kill -0 "$bg" 2>/dev/null; then
-      log "ERROR: Elasticsearch exited during startup; last log lines:"
-      tail -n 40 "$LOG" >&2 || true
-      exit 1
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      log "ERROR: Elasticsearch was not yellow at $URL within ${START_TIMEOUT}s; last log lines:"
-      tail -n 40 "$LOG" >&2 || true
-      exit 1
-    fi
-    sleep 0.5
-  done
+  wait_ready "Elasticsearch (yellow at $URL)" "$START_TIMEOUT" "$LOG" yellow "$bg"
   log "ready (pid $(cat "$PIDFILE" 2>/dev/null || echo '?'), $URL)"
 }
 
@@ -196,38 +182,15 @@ stop_server() {
   pid="$(server_pid)" && pids+=("$pid")
   pid="$(launcher_pid)" && pids+=("$pid")
   if [ "${#pids[@]}" -eq 0 ]; then log "not running"; rm -f "$PIDFILE" "$LAUNCHER_PIDFILE"; return 0; fi
-  log "stopping Elasticsearch ${pids[*]}"
   # The server first: the launcher exits with it.
-  kill -TERM "${pids[0]}" 2>/dev/null || true
-  local deadline=$((SECONDS + 60)) alive
-  while :; do
-    alive=()
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
-    [ "${#alive[@]}" -eq 0 ] && break
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      log "still running after 60s: SIGKILL"
-      kill -KILL "${alive[@]}" 2>/dev/null || true
-      sleep 0.5
-      break
-    fi
-    # The server's TERM may not reach the launcher if the server died first.
-    kill -0 "${pids[0]}" 2>/dev/null || kill -TERM "${alive[@]}" 2>/dev/null || true
-    sleep 0.2
-  done
+  stop_pids Elasticsearch 60 "${pids[@]}"
   rm -f "$PIDFILE" "$LAUNCHER_PIDFILE"
   log "stopped"
 }
 
-# Serialize start/stop: several test runs or engineers may call this at the same time.
-lock() {
-  mkdir -p "$D"
-  exec 9>"$D/.lock"
-  flock -w 300 9 || { log "ERROR: could not take $D/.lock"; exit 1; }
-}
-
 case "${1:-}" in
-  start) lock; install_packages; unpack; start_server ;;
-  stop) lock; stop_server ;;
+  start) lock 300; install_packages; unpack; start_server ;;
+  stop) lock 300; stop_server ;;
   env) echo "export FINEPRINT_ELASTICSEARCH_URL=$URL" ;;
   # status: exit 0 when the cluster is at least yellow (scripts/test.sh then leaves it running).
   status) health ;;

@@ -28,19 +28,16 @@ PROBE_DIR="$D/probe"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-120}"
 JAVA="${KAFKA_JAVA:-java}"
 
-log() { echo "[kafka] $*" >&2; }
+SERVICE=kafka
+# shellcheck source=scripts/services/lib.sh
+. "$ROOT/scripts/services/lib.sh"
 
 install_packages() {
   # Java 17 is all Kafka 4.x needs; javac compiles the readiness probe once.
   local missing=()
   command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null 2>&1 || missing+=(maven)
-  if [ "${#missing[@]}" -gt 0 ]; then
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq "${missing[@]}" >/dev/null
-  fi
+  apt_install "${missing[@]}"
 }
 
 write_pom() {
@@ -211,53 +208,22 @@ start_broker() {
       -cp "$LIB/*" kafka.Kafka "$D/server.properties" >>"$LOG" 2>&1 </dev/null 9>&- &
     bg=$!
   fi
-  local deadline=$((SECONDS + START_TIMEOUT))
-  until probe; do
-    if [ -n "$bg" ] && ! kill -0 "$bg" 2>/dev/null; then
-      log "ERROR: Kafka exited during startup; last log lines:"
-      tail -n 40 "$LOG" >&2 || true
-      exit 1
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      log "ERROR: Kafka did not answer admin requests on 127.0.0.1:$BROKER_PORT within ${START_TIMEOUT}s; last log lines:"
-      tail -n 40 "$LOG" >&2 || true
-      exit 1
-    fi
-    sleep 0.5
-  done
+  wait_ready "Kafka (admin requests on 127.0.0.1:$BROKER_PORT)" "$START_TIMEOUT" "$LOG" probe "$bg"
   log "ready (pid $(cat "$PIDFILE"), 127.0.0.1:$BROKER_PORT)"
 }
 
 stop_broker() {
   local pid
   if ! pid="$(broker_pid)"; then log "not running"; rm -f "$PIDFILE"; return 0; fi
-  log "stopping Kafka $pid"
-  kill -TERM "$pid" 2>/dev/null || true
-  # A controlled shutdown of one node takes a few seconds; never leave a half-dead broker behind.
-  local deadline=$((SECONDS + 60))
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      log "still running after 60s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.5
-      break
-    fi
-    sleep 0.2
-  done
+  # A controlled shutdown of one node takes a few seconds.
+  stop_pids Kafka 60 "$pid"
   rm -f "$PIDFILE"
   log "stopped"
 }
 
-# Serialize start/stop: several test runs or engineers may call this at the same time.
-lock() {
-  mkdir -p "$D"
-  exec 9>"$D/.lock"
-  flock -w 300 9 || { log "ERROR: could not take $D/.lock"; exit 1; }
-}
-
 case "${1:-}" in
-  start) lock; install_packages; resolve_jars; write_config; build_probe; start_broker ;;
-  stop) lock; stop_broker ;;
+  start) lock 300; install_packages; resolve_jars; write_config; build_probe; start_broker ;;
+  stop) lock 300; stop_broker ;;
   env) echo "export FINEPRINT_KAFKA_BROKERS=127.0.0.1:$BROKER_PORT" ;;
   # status: exit 0 when the broker answers admin requests (scripts/test.sh then leaves it running).
   status) probe ;;

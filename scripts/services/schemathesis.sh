@@ -17,7 +17,9 @@ WHEELS="$PIP_CACHE/wheels"
 VERSION="${SCHEMATHESIS_VERSION:-4.32.5}"
 ST="$VENV/bin/st"
 
-log() { echo "[schemathesis] $*" >&2; }
+SERVICE=schemathesis
+# shellcheck source=scripts/services/lib.sh
+. "$ROOT/scripts/services/lib.sh"
 
 installed() {
   [ -x "$ST" ] && [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null)" = "$VERSION" ]
@@ -26,10 +28,7 @@ installed() {
 install_python() {
   # schemathesis needs Python 3.9+ with venv; a fresh Debian has python3 but maybe not its venv module.
   if command -v python3 >/dev/null 2>&1 && python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then return 0; fi
-  log "installing python3-venv"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq python3 python3-venv >/dev/null
+  apt_install python3 python3-venv
 }
 
 case "${1:-}" in
