@@ -4,9 +4,8 @@ import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
 import { openDatabase } from '../../shared/sqlite.js';
 import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
-import { createNotifier, loadNotifyConfig } from '../../services/api/notify/index.js';
 import { buildServer } from '../../services/api/server.js';
-import { createLogger } from '../../shared/log.js';
+import { notifierWithoutReceivers, oomKillSignal } from '../support/api.js';
 
 const TOKEN = 'test-admin-token-0123456789';
 const READ_TOKEN = 'test-read-token-0123456789';
@@ -19,33 +18,10 @@ let incidentId: string;
 beforeAll(async () => {
   const db = openDatabase(':memory:');
   const store = new SqliteIncidentStore(db, kb);
-  await store.apply([
-    {
-      op: 'signal',
-      proposedId: 'inc-oom-1',
-      fingerprint: 'oom-kill|h1|ctr:hog',
-      kbId: 'oom-kill',
-      title: 'Container killed by the kernel OOM killer',
-      severity: 'critical',
-      host: 'h1',
-      container: { id: 'c'.repeat(64), name: 'hog', image: 'busybox' },
-      compose: null,
-      facts: null,
-      evidence: { eventId: 'e1', occurrenceId: 'e1', detector: 'oom-kill/x', ts: Date.UTC(2026, 10, 27), kind: 'docker', source: 'docker-events', message: 'container oom hog <script>alert(1)</script>' },
-    },
-  ]);
+  await store.apply([oomKillSignal('container oom hog <script>alert(1)</script>')]);
   const registry = new MetricsRegistry();
   pipelineMetrics(registry).received.inc({ source: 'kmsg' }, 3);
-  const notifier = createNotifier({
-    db,
-    config: loadNotifyConfig(undefined),
-    kb,
-    publicUrl: () => 'http://127.0.0.1:7777',
-    silences: () => store.silences(),
-    changedSince: async () => [],
-    metrics: registry,
-    log: createLogger('test', 'fatal'),
-  });
+  const notifier = notifierWithoutReceivers(db, store, kb);
   server = await buildServer({
     store,
     kb,

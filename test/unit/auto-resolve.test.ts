@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { startAutoResolve } from '../../services/api/auto-resolve.js';
-import { createNotifier, loadNotifyConfig } from '../../services/api/notify/index.js';
 import type { IncidentUpdate } from '../../shared/incident.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { createLogger } from '../../shared/log.js';
-import { MetricsRegistry } from '../../shared/metrics.js';
 import { openDatabase } from '../../shared/sqlite.js';
 import { IncidentQuery } from '../../shared/store/index.js';
 import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
+import { notifierWithoutReceivers } from '../support/api.js';
 import { waitFor } from '../support/docker.js';
 
 const kb = loadKnowledgeBase();
@@ -31,16 +30,7 @@ describe('auto-resolve on the real embedded store', () => {
     const db = openDatabase(':memory:');
     const store = new SqliteIncidentStore(db, kb);
     const log = createLogger('test', 'fatal');
-    const notifier = createNotifier({
-      db,
-      config: loadNotifyConfig(undefined),
-      kb,
-      publicUrl: () => 'http://127.0.0.1:7777',
-      silences: () => store.silences(),
-      changedSince: async () => [],
-      metrics: new MetricsRegistry(),
-      log,
-    });
+    const notifier = notifierWithoutReceivers(db, store, kb);
     const now = Date.now();
     await store.apply([oom('quiet', now - 120_000), oom('busy', now)]);
     const loop = startAutoResolve({ store, kb, notifier, log, defaultQuietMs: 60_000, intervalMs: 20 });

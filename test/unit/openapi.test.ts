@@ -9,7 +9,6 @@ import { z } from 'zod';
 import { ERRORS } from '../../shared/errors.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { MetricsRegistry } from '../../shared/metrics.js';
-import type { Notifier } from '../../shared/notification.js';
 import { openDatabase } from '../../shared/sqlite.js';
 import { IncidentQuery } from '../../shared/store/index.js';
 import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
@@ -17,13 +16,15 @@ import { app } from '../../services/api/app.js';
 import { buildServer } from '../../services/api/server.js';
 import { openApiPath } from '../../services/api/openapi/document.js';
 import { ErrorBody } from '../../services/api/plugins/errors.js';
+import { notifierWithoutReceivers, oomKillSignal } from '../support/api.js';
 
 const ADMIN = 'openapi-admin-token-0123456789';
 const READ = 'openapi-read-token-0123456789';
 const kb = loadKnowledgeBase();
+const db = openDatabase(':memory:');
+const store = new SqliteIncidentStore(db, kb);
+const notifier = notifierWithoutReceivers(db, store, kb);
 
-// Notifications are another component's concern; the routes only read deliveries through this.
-const notifier: Notifier = { observe: async () => undefined, deliveries: async () => [], start: () => undefined, stop: async () => undefined };
 
 interface Operation {
   parameters: { name: string; in: string; required: boolean; schema: Record<string, unknown> }[];
@@ -44,22 +45,7 @@ let doc: Document;
 let incidentId: string;
 
 beforeAll(async () => {
-  const store = new SqliteIncidentStore(openDatabase(':memory:'), kb);
-  await store.apply([
-    {
-      op: 'signal',
-      proposedId: 'inc-oom-1',
-      fingerprint: 'oom-kill|h1|ctr:hog',
-      kbId: 'oom-kill',
-      title: 'Container killed by the kernel OOM killer',
-      severity: 'critical',
-      host: 'h1',
-      container: { id: 'c'.repeat(64), name: 'hog', image: 'busybox' },
-      compose: null,
-      facts: null,
-      evidence: { eventId: 'e1', occurrenceId: 'e1', detector: 'oom-kill/oom-event', ts: Date.UTC(2026, 10, 27), kind: 'docker', source: 'docker-events', message: 'container oom hog', action: 'oom' },
-    },
-  ]);
+  await store.apply([oomKillSignal()]);
   incidentId = (await store.search(IncidentQuery.parse({}))).incidents[0]?.id ?? '';
   server = Fastify({ logger: false });
   server.addHook('onRoute', (route) => void registered.push(route));
