@@ -1,6 +1,7 @@
 // Distributed figures on the real broker and Elasticsearch, with the real collector, classifier and
 // API processes:
-// - alert latency: OOM kills -> incident searchable through the API (see oom-latency.ts);
+// - alert latency: OOM kills -> incident searchable through the API and notification received
+//   (see oom-latency.ts);
 // - sustained pipeline throughput: N synthetic events written into the collector's on-disk buffer
 //   (the path every source's events take), forwarded by the collector to Kafka, classified by the
 //   classifier, and the matching ones filed by the API into Elasticsearch. Zero loss is checked by
@@ -10,7 +11,7 @@
 //
 // Every wait is bounded: a stalled stage ends the measurement with what arrived, never a hang.
 import { Client } from '@elastic/elasticsearch';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { EmbeddedQueue } from '../../shared/embedded-queue.js';
@@ -238,7 +239,10 @@ export async function distributedFigures(options: { kills: number; events: numbe
     if (options.events > 0) result.pipeline = await pipelineThroughput(run, { api: apiRole, classifier, collector }, env, options.events);
     return result;
   } finally {
-    for (const role of roles.reverse()) await role.stop();
+    for (const role of roles.reverse()) {
+      await role.stop();
+      rmSync(role.dataDir, { recursive: true, force: true });
+    }
     await deleteRunState(env);
   }
 }

@@ -3,7 +3,7 @@
 // real containers. Baseline, sampled over the same windows: a bare Node.js process that only keeps
 // its event loop alive (what any Node.js service costs before doing anything).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { removeContainers, runContainer, testDocker } from '../support/docker.js';
 import { startRole } from '../support/fineprint.js';
 import { distributedEnv } from '../support/services.js';
@@ -108,6 +108,7 @@ export async function collectorFootprint(windowMs: number): Promise<FootprintRes
     bare.kill();
     await removeContainers(docker, prefix);
     await collector.stop();
+    rmSync(collector.dataDir, { recursive: true, force: true });
     await deleteRunState(env);
   }
 }

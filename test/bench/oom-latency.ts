@@ -1,6 +1,6 @@
 // Alert latency: real OOM kills in real containers on the test dockerd, from the kill (the time
 // Docker stamps on its `oom` event) to the incident being searchable through the REST API (polled
-// every 10 ms) and, when a notification receiver is plugged in, to the notification received.
+// every 10 ms) and to the signed webhook notification received by a local receiver (webhookLeg).
 // Baseline, for the same kills: the `oom` event reaching a bare Docker events subscriber, i.e.
 // what Docker itself takes to report the kill.
 import type Docker from 'dockerode';
@@ -145,5 +145,6 @@ export async function allInOneOomLatency(kills: number, notifications?: Notifica
     return await oomLatency(testDocker(), fp.url, kills, 'all-in-one', notifications);
   } finally {
     await fp.stop();
+    rmSync(fp.dataDir, { recursive: true, force: true });
   }
 }
