@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 // Four projects: fast unit tests run in parallel; e2e tests share one real Docker engine (and the
 // host's /dev/kmsg), so their files run one at a time with generous timeouts; integration tests
 // talk to the real Kafka and Elasticsearch (scripts/services/), one file at a time too; fault tests
-// (test/faults/) break those services on purpose.
+// (test/faults/) break those services on purpose. Every project names its group: vitest runs a
+// project without parallel files after all groups, so only explicit groups keep the faults last.
 export default defineConfig({
   test: {
     projects: [
@@ -12,6 +13,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -20,6 +22,7 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
           fileParallelism: false,
+          sequence: { groupOrder: 2 },
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
@@ -35,7 +38,7 @@ export default defineConfig({
           testTimeout: 300_000,
           hookTimeout: 600_000,
           // After every other project: the others use the services these tests stop.
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 3 },
         },
       },
       {
@@ -44,6 +47,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
