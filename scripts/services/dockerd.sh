@@ -108,6 +108,8 @@ stop_daemon() {
   # shellcheck disable=SC2086 # no containerd pid: no second argument
   stop_pids dockerd 30 "$pid" $cpid
   rm -f "$PIDFILE"
+  # dockerd leaves its data root bind-mounted on itself; a checkout must stay removable.
+  if mountpoint -q "$D/data"; then umount "$D/data" || log "warning: could not unmount $D/data"; fi
   log "stopped"
 }
 
