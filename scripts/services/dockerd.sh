@@ -90,6 +90,11 @@ build_image() {
   log "built $IMAGE"
 }
 
+# dockerd leaves its data root bind-mounted on itself; a checkout must stay removable.
+unmount_data() {
+  if mountpoint -q "$D/data"; then umount "$D/data" || log "warning: could not unmount $D/data"; fi
+}
+
 stop_daemon() {
   local pid
   if ping; then
@@ -101,15 +106,14 @@ stop_daemon() {
       dk rm -f $ids >/dev/null || true
     fi
   fi
-  if ! pid="$(daemon_pid)"; then log "not running"; rm -f "$PIDFILE"; return 0; fi
+  if ! pid="$(daemon_pid)"; then log "not running"; rm -f "$PIDFILE"; unmount_data; return 0; fi
   # dockerd supervises its own containerd (no system containerd here): wait for both to exit.
   local cpid=""
   [ -f "$D/exec/containerd/containerd.pid" ] && cpid="$(cat "$D/exec/containerd/containerd.pid" 2>/dev/null || true)"
   # shellcheck disable=SC2086 # no containerd pid: no second argument
   stop_pids dockerd 30 "$pid" $cpid
   rm -f "$PIDFILE"
-  # dockerd leaves its data root bind-mounted on itself; a checkout must stay removable.
-  if mountpoint -q "$D/data"; then umount "$D/data" || log "warning: could not unmount $D/data"; fi
+  unmount_data
   log "stopped"
 }
 
