@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeContainers, testDocker, waitFor } from '../support/docker.js';
 import { incidentDetail, incidentsOf, startRole, type RunningFineprint } from '../support/fineprint.js';
 import { CONTAINER_SCENARIOS, injectKernelLine, KERNEL_SCENARIOS, oomKill, onlyHostIncident, onlyIncident } from '../support/scenarios.js';
-import { distributedEnv } from '../support/services.js';
+import { distributedEnv, startPipeline } from '../support/services.js';
 
 const docker = testDocker();
 const PREFIX = `fp-dist-${process.pid}-`;
@@ -14,12 +14,8 @@ const roles: Partial<Record<'api' | 'classifier' | 'collector' | 'collectorB', R
 const api = () => roles.api?.url ?? '';
 
 beforeAll(async () => {
-  expect(env.FINEPRINT_KAFKA_BROKERS, 'FINEPRINT_KAFKA_BROKERS (scripts/services/kafka.sh env)').not.toBe('');
-  expect(env.FINEPRINT_ELASTICSEARCH_URL, 'FINEPRINT_ELASTICSEARCH_URL (scripts/services/elasticsearch.sh env)').not.toBe('');
   await removeContainers(docker, PREFIX);
-  roles.api = await startRole('api', env);
-  roles.classifier = await startRole('classifier', env);
-  roles.collector = await startRole('collector', env);
+  await startPipeline(env, roles);
 }, 180_000);
 
 afterAll(async () => {

@@ -12,7 +12,7 @@ import { removeContainers, testDocker, waitFor } from '../support/docker.js';
 import { incidentsOf, startRole, type Role, type RunningFineprint } from '../support/fineprint.js';
 import { produceRaw, readTopic } from '../support/kafka.js';
 import { expectOneOomEach, oomKill } from '../support/scenarios.js';
-import { distributedEnv, service } from '../support/services.js';
+import { distributedEnv, service, startPipeline } from '../support/services.js';
 
 const docker = testDocker();
 const PREFIX = `fp-faults-dist-${process.pid}-`;
@@ -34,12 +34,8 @@ async function killMidStream(role: Exclude<Role, 'start'>, containers: string[])
 }
 
 beforeAll(async () => {
-  expect(env.FINEPRINT_KAFKA_BROKERS, 'FINEPRINT_KAFKA_BROKERS (scripts/services/kafka.sh env)').not.toBe('');
-  expect(env.FINEPRINT_ELASTICSEARCH_URL, 'FINEPRINT_ELASTICSEARCH_URL (scripts/services/elasticsearch.sh env)').not.toBe('');
   await removeContainers(docker, PREFIX);
-  roles.api = await startRole('api', env);
-  roles.classifier = await startRole('classifier', env);
-  roles.collector = await startRole('collector', env);
+  await startPipeline(env, roles);
 }, 180_000);
 
 afterAll(async () => {

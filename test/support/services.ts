@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './docker.js';
-import { REPO_ROOT } from './fineprint.js';
+import { REPO_ROOT, startRole, type RunningFineprint } from './fineprint.js';
 
 export type ServiceName = 'dockerd' | 'kafka' | 'elasticsearch';
 
@@ -32,6 +32,18 @@ export function distributedEnv(host = 'host-a'): Record<string, string> {
     FINEPRINT_KAFKA_PARTITIONS: '3',
     FINEPRINT_HOST_NAME: host,
   };
+}
+
+/**
+ * Starts the distributed pipeline on `env` (api, classifier, collector, in that order) after
+ * checking the shared services are there; the roles land in `roles` so the caller stops them.
+ */
+export async function startPipeline(env: Record<string, string>, roles: Partial<Record<'api' | 'classifier' | 'collector', RunningFineprint>>): Promise<void> {
+  if (!env.FINEPRINT_KAFKA_BROKERS) throw new Error('FINEPRINT_KAFKA_BROKERS is unset (eval "$(bash scripts/services/kafka.sh env)")');
+  if (!env.FINEPRINT_ELASTICSEARCH_URL) throw new Error('FINEPRINT_ELASTICSEARCH_URL is unset (eval "$(bash scripts/services/elasticsearch.sh env)")');
+  roles.api = await startRole('api', env);
+  roles.classifier = await startRole('classifier', env);
+  roles.collector = await startRole('collector', env);
 }
 
 /**

@@ -13,7 +13,7 @@ import { webhookSink } from './webhook.js';
  * exponential backoff and jitter, and the outcome written back right after each response.
  */
 
-export const SINKS: { [T in ReceiverType]: Sink<Extract<Receiver, { type: T }>> } = {
+const SINKS: { [T in ReceiverType]: Sink<Extract<Receiver, { type: T }>> } = {
   slack: slackSink,
   webhook: webhookSink,
   pagerduty: pagerdutySink,
@@ -32,7 +32,7 @@ const MAX_IN_FLIGHT = 8;
 const MINUTE = 60_000;
 
 /** Exponential backoff with "equal jitter": half the delay fixed, half random, so retries spread out. */
-export function backoffMs(attempts: number, retry: Receiver['retry']): number {
+function backoffMs(attempts: number, retry: Receiver['retry']): number {
   const delay = Math.min(retry.max, retry.initial * 2 ** Math.max(0, attempts - 1));
   return Math.round(delay / 2 + Math.random() * (delay / 2));
 }

@@ -11,7 +11,7 @@ import { JSON_HEADERS, type Sink } from './sink.js';
 type WebhookReceiver = Extract<Receiver, { type: 'webhook' }>;
 
 /** The signature header's value for a body sent at `timestamp` (unix seconds). */
-export function webhookSignature(secret: string, timestamp: string, body: string): string {
+function webhookSignature(secret: string, timestamp: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
