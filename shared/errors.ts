@@ -10,8 +10,11 @@ export const ERRORS = {
   FP_UNAUTHORIZED: { status: 401, message: 'Missing or invalid bearer token' },
   FP_FORBIDDEN: { status: 403, message: 'Token not allowed to do this' },
   FP_NOT_FOUND: { status: 404, message: 'Not found' },
+  FP_HOST_NOT_ALLOWED: { status: 421, message: 'Host header not allowed' },
+  FP_QUERY_TOO_COMPLEX: { status: 400, message: 'Search query too complex' },
   FP_CONFLICT: { status: 409, message: 'Not possible in the current state' },
   FP_STORE_UNAVAILABLE: { status: 503, message: 'Incident store unavailable' },
+  FP_QUERY_TIMEOUT: { status: 503, message: 'Search took longer than its time budget' },
   FP_DOCKER_UNAVAILABLE: { status: 503, message: 'Docker engine unavailable' },
   FP_INTERNAL: { status: 500, message: 'Internal error' },
 } as const;

@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { RiskFinding, RiskRecord, riskRecordKey } from './risk-record.js';
 
 /** Version of the record format on the wire (embedded queue and Kafka). */
 export const RECORD_VERSION = 1;
 
 /**
- * Where a normalized event comes from; detectors in kb/ select on this. `audit` is a finding of the
- * fine-print checks on a container that just started: it files a low-severity risk incident.
+ * Where a normalized event comes from; detectors in kb/ select on this. `audit` was a finding of
+ * the fine-print checks in earlier versions (findings are risk records now): such an event still
+ * in a queue from before an upgrade files nothing.
  */
 export const EventKind = z.enum(['docker', 'kernel', 'log', 'probe', 'audit']);
 export type EventKind = z.infer<typeof EventKind>;
@@ -68,7 +70,7 @@ export const NormalizedEvent = z.object({
       subject: z.string().optional(),
     })
     .optional(),
-  /** The audit finding (kind "audit"): which KB entry's fine print the container is exposed to. */
+  /** The audit finding of an `audit` event written by an earlier version (see EventKind); files nothing. */
   audit: z.object({ kbId: z.string().min(1).max(100) }).optional(),
   /** True when the event was synthesized from inspect after a gap in the events stream. */
   reconciled: z.boolean().optional(),
@@ -120,6 +122,8 @@ export const ContainerFacts = z.object({
   privileged: z.boolean(),
   logDriver: z.string(),
   logOptions: z.record(z.string(), z.string()),
+  /** The audit's findings on this inspect: what an incident of the container quotes as foreseeable. */
+  risks: z.array(RiskFinding).max(200).optional(),
 });
 export type ContainerFacts = z.infer<typeof ContainerFacts>;
 
@@ -127,11 +131,14 @@ export type ContainerFacts = z.infer<typeof ContainerFacts>;
 export const CollectorRecord = z.discriminatedUnion('type', [
   z.object({ type: z.literal('event'), event: NormalizedEvent }),
   z.object({ type: z.literal('facts'), facts: ContainerFacts }),
+  /** The audit's findings: they travel on their own topic to the risk store, never to the classifier. */
+  z.object({ type: z.literal('risks'), risks: RiskRecord }),
 ]);
 export type CollectorRecord = z.infer<typeof CollectorRecord>;
 
 /** The partition key that keeps one container's records in order (host + container). */
 export function recordKey(record: CollectorRecord): string {
   if (record.type === 'facts') return `${record.facts.host}/${record.facts.id}`;
+  if (record.type === 'risks') return riskRecordKey(record.risks);
   return `${record.event.host}/${record.event.container?.id ?? ''}`;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Incident } from './incident.js';
-import { globRegExp } from './glob.js';
+import { globMatches } from './glob.js';
 
 /** A glob over names: `*` any run of characters, `?` one character; everything else literal. */
 const Glob = z.string().trim().min(1).max(256);
@@ -37,12 +37,12 @@ export type Silence = z.infer<typeof Silence>;
 
 /** Whether a silence's matchers all match the incident (ignoring its time range). */
 export function silenceMatches(matchers: SilenceMatchers, incident: Pick<Incident, 'kbId' | 'host' | 'container' | 'compose'>): boolean {
-  if (matchers.kb !== undefined && !globRegExp(matchers.kb).test(incident.kbId)) return false;
-  if (matchers.host !== undefined && !globRegExp(matchers.host).test(incident.host)) return false;
+  if (matchers.kb !== undefined && !globMatches(matchers.kb, incident.kbId)) return false;
+  if (matchers.host !== undefined && !globMatches(matchers.host, incident.host)) return false;
   if (matchers.container !== undefined) {
-    const re = globRegExp(matchers.container);
+    const glob = matchers.container;
     const names = [incident.container?.name, incident.compose?.service].filter((n): n is string => Boolean(n));
-    if (!names.some((n) => re.test(n))) return false;
+    if (!names.some((n) => globMatches(glob, n))) return false;
   }
   return true;
 }

@@ -1,24 +1,29 @@
 import type { FastifyInstance } from 'fastify';
 import { authPlugin, type ApiToken } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { hardeningPlugin } from './plugins/hardening.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { servicesPlugin, type ApiServices } from './plugins/services.js';
 import { healthRoutes } from './routes/health.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { kbRoutes } from './routes/kb.js';
 import { openapiRoutes } from './routes/openapi.js';
+import { riskRoutes } from './routes/risks.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
 import { silenceRoutes } from './routes/silences.js';
 import { webRoutes } from './routes/web.js';
 
 export interface AppOptions extends ApiServices {
   tokens: readonly ApiToken[];
+  /** Host names answered besides IP addresses and localhost (see hardeningPlugin). */
+  allowedHosts?: readonly string[];
 }
 
 /** The API as a plugin: integrations first, then auth, then routes. server.ts only boots it. */
 export async function app(instance: FastifyInstance, options: AppOptions): Promise<void> {
-  const { tokens, ...services } = options;
+  const { tokens, allowedHosts, ...services } = options;
   await instance.register(errorsPlugin);
+  await instance.register(hardeningPlugin, { allowedHosts: allowedHosts ?? [] });
   // Before any route: it collects them all for the OpenAPI document.
   await instance.register(openapiPlugin);
   await instance.register(servicesPlugin, services);
@@ -28,6 +33,7 @@ export async function app(instance: FastifyInstance, options: AppOptions): Promi
   await instance.register(
     async (v1) => {
       await v1.register(incidentRoutes);
+      await v1.register(riskRoutes);
       await v1.register(lifecycleRoutes);
       await v1.register(silenceRoutes);
       await v1.register(kbRoutes);

@@ -4,12 +4,13 @@ import { loadConfig, type Environment } from '../../shared/config.js';
 import { IncidentUpdateBatch } from '../../shared/incident.js';
 import { createKafka } from '../../shared/kafka/client.js';
 import { elasticsearchConfig, kafkaConfig } from '../../shared/kafka/config.js';
-import { consumeAtLeastOnce } from '../../shared/kafka/consume.js';
+import { consumeAtLeastOnce, type Rejected } from '../../shared/kafka/consume.js';
 import { sendToDeadLetter } from '../../shared/kafka/dead-letter.js';
 import { ensureTopics, topicNames } from '../../shared/kafka/topics.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { createLogger } from '../../shared/log.js';
 import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
+import { RiskRecord } from '../../shared/risk-record.js';
 import { openDatabase } from '../../shared/sqlite.js';
 import { openElasticsearchStore } from '../../shared/store/elasticsearch.js';
 import { IncidentQuery } from '../../shared/store/index.js';
@@ -20,7 +21,7 @@ export const apiProcessConfig = {
   ...apiConfig,
   ...kafkaConfig,
   ...elasticsearchConfig,
-  /** Consumer group of the API replicas that file incident updates into Elasticsearch. Default <prefix>-api. */
+  /** Consumer group of the API replicas that file incident updates into Elasticsearch. Default <prefix>-api (and <group>-risks for risk records). */
   FINEPRINT_KAFKA_API_GROUP: z.string().min(1).optional(),
 };
 
@@ -68,7 +69,13 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
   await admin.disconnect();
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  const consumer = kafka.consumer({ groupId: config.FINEPRINT_KAFKA_API_GROUP ?? `${config.FINEPRINT_KAFKA_TOPIC_PREFIX}-api`, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 500 });
+  const toDeadLetter = (what: string) => async (rejected: Rejected[], from: { topic: string; partition: number }) => {
+    metrics.errors.inc({ stage: 'api', error_type: 'invalid_record' }, rejected.length);
+    log.warn({ count: rejected.length, reason: rejected[0]?.reason, ...from }, `Sent invalid ${what} to the dead-letter topic.`);
+    await sendToDeadLetter(producer, topics.deadLetter, from, rejected);
+  };
+  const groupId = config.FINEPRINT_KAFKA_API_GROUP ?? `${config.FINEPRINT_KAFKA_TOPIC_PREFIX}-api`;
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 500 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.incidents], fromBeginning: true });
   consumer.on(consumer.events.GROUP_JOIN, () => (consuming = true));
@@ -80,11 +87,20 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
       handle: async ({ records }) => {
         await api.notifier.observe(await store.apply(records.flatMap((r) => r.value.updates)));
       },
-      reject: async (rejected, from) => {
-        metrics.errors.inc({ stage: 'api', error_type: 'invalid_record' }, rejected.length);
-        log.warn({ count: rejected.length, reason: rejected[0]?.reason, ...from }, 'Sent invalid incident updates to the dead-letter topic.');
-        await sendToDeadLetter(producer, topics.deadLetter, from, rejected);
-      },
+      reject: toDeadLetter('incident updates'),
+    },
+    log,
+  );
+  // Risk records have their own topic and group: the posture never waits behind incident updates.
+  const riskConsumer = kafka.consumer({ groupId: `${groupId}-risks`, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 500 });
+  await riskConsumer.connect();
+  await riskConsumer.subscribe({ topics: [topics.risks], fromBeginning: true });
+  await consumeAtLeastOnce(
+    riskConsumer,
+    RiskRecord,
+    {
+      handle: async ({ records }) => store.risks.applyRisks(records.map((r) => r.value)),
+      reject: toDeadLetter('risk records'),
     },
     log,
   );
@@ -96,6 +112,7 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
     url,
     async stop() {
       await consumer.disconnect();
+      await riskConsumer.disconnect();
       await producer.disconnect();
       await api.stop();
       notifyDb.close();

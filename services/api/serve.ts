@@ -47,11 +47,13 @@ export async function createApiSide(options: ApiSideOptions): Promise<ApiSide> {
     publicUrl: () => config.FINEPRINT_PUBLIC_URL ?? apiUrl,
     silences: () => store.silences(),
     changedSince: changesFromStore(store),
+    risks: store.risks,
     metrics: options.metrics,
     log,
   });
   const { tokens, generatedAdminToken } = apiTokens(config);
-  const server = await buildServer({ store, kb, metrics: options.metrics, notifier, tokens, health: options.health }, log);
+  const allowedHosts = [config.FINEPRINT_API_HOST, ...(config.FINEPRINT_PUBLIC_URL ? [new URL(config.FINEPRINT_PUBLIC_URL).hostname] : []), ...config.FINEPRINT_ALLOWED_HOSTS];
+  const server = await buildServer({ store, kb, metrics: options.metrics, notifier, tokens, allowedHosts, health: options.health }, log);
   let autoResolve: { stop(): Promise<void> } | undefined;
 
   return {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiToken } from './plugins/auth.js';
 
@@ -18,7 +18,12 @@ export function resolveAdminToken(configured: string | undefined, dataDir: strin
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const token = `fp_${randomBytes(24).toString('base64url')}`;
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  // A new file (mode 0600 from creation) renamed over the old one: an existing file, too short to
+  // keep, would otherwise keep its own mode, perhaps readable by all, with the new token in it.
+  const fresh = `${file}.new`;
+  rmSync(fresh, { force: true });
+  writeFileSync(fresh, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  renameSync(fresh, file);
   return { token, generated: true };
 }
 

@@ -6,13 +6,36 @@ import type { KbEntry } from '../../shared/kb/schema.js';
 import type { ActiveOccurrence } from '../../shared/store/index.js';
 import type { Signal } from './detect.js';
 import type { Enrichment } from './enrich.js';
+import { PASTED_SOURCE } from './parse.js';
 
 /** Signals for one fingerprint closer than this are one occurrence (an oom event, its kernel lines, its die). */
 export const DEFAULT_MERGE_WITHIN_MS = 60_000;
 
+/**
+ * How far, in event time, a container-scoped signal that names no container may be from the
+ * occurrence it joins; it is held this long for the occurrences around it to open.
+ */
+export const ATTRIBUTION_HOLD_MS = 5_000;
+
+const NO_UPDATES: readonly IncidentUpdate[] = Object.freeze([]);
+
 interface Occurrence {
   occurrenceId: string;
   lastTs: number;
+  /** Known for occurrences this process filed (not for those restored from the store). */
+  filed?: {
+    entry: KbEntry;
+    enrichment: Enrichment;
+    firstTs: number;
+    /** Detectors with evidence here: a container-scoped signal prefers an occurrence lacking its own. */
+    detectors: Set<string>;
+  };
+}
+
+export interface CorrelatorOptions {
+  mergeWithinMs?: number;
+  /** A container-scoped signal that names no container found no occurrence to join and was dropped. */
+  onUnattributed?: (signal: Signal) => void;
 }
 
 /** What groups occurrences into one incident: KB entry, host, and compose service or container name. */
@@ -23,6 +46,11 @@ export function fingerprintOf(kbId: string, host: string, enrichment: Enrichment
       ? `ctr:${enrichment.container.name}`
       : 'host';
   return `${kbId}|${host}|${subject}`;
+}
+
+/** Orders candidates: lacking the detector first, then nearest in time, then by id (deterministic). */
+function compareRanks(a: [number, number, string], b: [number, number, string]): number {
+  return a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
 }
 
 const incidentIdFor = (fingerprint: string, occurrenceId: string): string =>
@@ -50,12 +78,22 @@ function evidenceOf(event: NormalizedEvent, occurrenceId: string, detector: stri
 export class Correlator {
   private readonly active = new Map<string, Occurrence>();
   private readonly supersededBy = new Map<string, KbEntry[]>();
+  /** Detectors (`entry/detector`) with `attribution: container`. */
+  private readonly containerScoped = new Set<string>();
+  /** Container-scoped signals naming no container, waiting for their occurrence, by event id. */
+  private readonly held = new Map<string, Signal>();
+  /** Where each held signal went (fingerprint), so a replayed event joins the same occurrence. */
+  private readonly joined = new Map<string, { fingerprint: string; ts: number }>();
+  private readonly mergeWithinMs: number;
+  private readonly onUnattributed: (signal: Signal) => void;
 
-  constructor(
-    kb: KnowledgeBase,
-    private readonly mergeWithinMs: number = DEFAULT_MERGE_WITHIN_MS,
-  ) {
+  constructor(kb: KnowledgeBase, options: CorrelatorOptions = {}) {
+    this.mergeWithinMs = options.mergeWithinMs ?? DEFAULT_MERGE_WITHIN_MS;
+    this.onUnattributed = options.onUnattributed ?? (() => undefined);
     for (const entry of kb.entries) {
+      for (const detector of entry.detectors) {
+        if (detector.attribution === 'container') this.containerScoped.add(`${entry.id}/${detector.id}`);
+      }
       for (const other of entry.supersedes ?? []) {
         this.supersededBy.set(other, [...(this.supersededBy.get(other) ?? []), entry]);
       }
@@ -76,6 +114,17 @@ export class Correlator {
   correlate(signal: Signal, enrichment: Enrichment): IncidentUpdate[] {
     const { event } = signal;
     const detector = `${signal.entry.id}/${signal.detectorId}`;
+
+    // A line of a container's report that names no container (the kernel rate-limited the lines
+    // that would): it joins that container's occurrence, never a host-level one. Pasted lines have
+    // no occurrences around them and match as usual.
+    if (!enrichment.container && event.source !== PASTED_SOURCE && this.containerScoped.has(detector)) {
+      const previous = this.joined.get(event.id);
+      const occurrence = previous ? this.active.get(previous.fingerprint) : undefined;
+      if (previous && occurrence?.filed) return this.file(occurrence.filed.entry, previous.fingerprint, occurrence, signal, occurrence.filed.enrichment, detector);
+      if (!previous) this.held.set(event.id, signal);
+      return [];
+    }
 
     // A more specific entry already explains this burst: the signal is its evidence.
     for (const specific of this.supersededBy.get(signal.entry.id) ?? []) {
@@ -118,6 +167,12 @@ export class Correlator {
     detector: string,
   ): IncidentUpdate[] {
     occurrence.lastTs = Math.max(occurrence.lastTs, signal.event.ts);
+    if (enrichment.container) {
+      occurrence.filed ??= { entry, enrichment, firstTs: signal.event.ts, detectors: new Set() };
+      occurrence.filed.enrichment = enrichment;
+      occurrence.filed.firstTs = Math.min(occurrence.filed.firstTs, signal.event.ts);
+      occurrence.filed.detectors.add(detector);
+    }
     return [...signal.related, signal.event].map((event) => ({
       op: 'signal' as const,
       proposedId: incidentIdFor(fingerprint, occurrence.occurrenceId),
@@ -134,34 +189,58 @@ export class Correlator {
   }
 
   /**
-   * A risk the audit found on a container start: a low-severity incident of its own (`risk:`
-   * fingerprint, never merged with an outage of the same entry), one occurrence per container and
-   * entry, so restarts add evidence, not occurrences.
+   * Event time on `host` reached `ts`: held signals older than ATTRIBUTION_HOLD_MS join the
+   * occurrence of their entry (or of one superseding it) for a container on the same host within
+   * ATTRIBUTION_HOLD_MS of them, preferring one without evidence of the same detector and then the
+   * nearest; without one they are dropped. Cheap when nothing is held (the common case).
    */
-  risk(event: NormalizedEvent, entry: KbEntry, enrichment: Enrichment): IncidentUpdate[] {
-    const fingerprint = fingerprintOf(`risk:${entry.id}`, event.host, enrichment);
-    const occurrenceId = `${event.container?.id ?? 'host'}:${entry.id}`;
-    return [
-      {
-        op: 'signal',
-        proposedId: incidentIdFor(fingerprint, occurrenceId),
-        fingerprint,
-        kbId: entry.id,
-        title: `Risk: ${entry.title}`,
-        severity: 'low',
-        host: event.host,
-        container: enrichment.container,
-        compose: enrichment.compose,
-        facts: enrichment.facts,
-        evidence: evidenceOf(event, occurrenceId, `${entry.id}/audit`),
-      },
-    ];
+  advance(host: string, ts: number): readonly IncidentUpdate[] {
+    if (this.held.size === 0) return NO_UPDATES;
+    const updates: IncidentUpdate[] = [];
+    for (const [eventId, signal] of this.held) {
+      if (signal.event.host !== host || ts - signal.event.ts <= ATTRIBUTION_HOLD_MS) continue;
+      this.held.delete(eventId);
+      updates.push(...this.attribute(signal));
+    }
+    return updates;
   }
 
-  /** Forgets occurrences that can no longer merge with anything (bounded memory). */
-  sweep(now: number): void {
+  private attribute(signal: Signal): IncidentUpdate[] {
+    const { event } = signal;
+    const detector = `${signal.entry.id}/${signal.detectorId}`;
+    const entryIds = [signal.entry.id, ...(this.supersededBy.get(signal.entry.id) ?? []).map((e) => e.id)];
+    let best: { fingerprint: string; occurrence: Occurrence; rank: [number, number, string] } | undefined;
+    for (const [fingerprint, occurrence] of this.active) {
+      const filed = occurrence.filed;
+      if (!filed?.enrichment.container || !entryIds.includes(filed.entry.id) || !fingerprint.startsWith(`${filed.entry.id}|${event.host}|`)) continue;
+      if (event.ts < filed.firstTs - ATTRIBUTION_HOLD_MS || event.ts > occurrence.lastTs + ATTRIBUTION_HOLD_MS) continue;
+      const rank: [number, number, string] = [filed.detectors.has(detector) ? 1 : 0, Math.abs(event.ts - filed.firstTs), occurrence.occurrenceId];
+      if (!best || compareRanks(rank, best.rank) < 0) best = { fingerprint, occurrence, rank };
+    }
+    if (!best?.occurrence.filed) {
+      this.onUnattributed(signal);
+      return [];
+    }
+    this.joined.set(event.id, { fingerprint: best.fingerprint, ts: event.ts });
+    const { entry, enrichment } = best.occurrence.filed;
+    return this.file(entry, best.fingerprint, best.occurrence, signal, enrichment, detector);
+  }
+
+  /**
+   * Forgets occurrences that can no longer merge with anything (bounded memory), and settles the
+   * signals held on a host whose events stopped (their occurrences had ample time to open).
+   */
+  sweep(now: number): IncidentUpdate[] {
+    const updates: IncidentUpdate[] = [];
+    for (const [eventId, signal] of this.held) {
+      if (now - signal.event.ts <= this.mergeWithinMs) continue;
+      this.held.delete(eventId);
+      updates.push(...this.attribute(signal));
+    }
     for (const [fingerprint, occurrence] of this.active) {
       if (now - occurrence.lastTs > this.mergeWithinMs * 2) this.active.delete(fingerprint);
     }
+    for (const [eventId, { ts }] of this.joined) if (now - ts > this.mergeWithinMs * 2) this.joined.delete(eventId);
+    return updates;
   }
 }

@@ -41,19 +41,28 @@ export function createClassifier(options: ClassifierOptions): Classifier {
   const { kb, facts, metrics } = options;
   const mergeWithinMs = options.mergeWithinMs ?? DEFAULT_MERGE_WITHIN_MS;
   const detection = new Detection(kb.maxSpanMs);
-  const correlator = new Correlator(kb.kb, mergeWithinMs);
+  const correlator = new Correlator(kb.kb, {
+    mergeWithinMs,
+    onUnattributed: (signal) => {
+      metrics.discarded.inc({ source: 'classifier', reason: 'unattributed' });
+      options.log.debug(
+        { eventId: signal.event.id, detector: `${signal.entry.id}/${signal.detectorId}`, host: signal.event.host },
+        'Dropped a container-scoped signal that names no container: no occurrence of its entry around it.',
+      );
+    },
+  });
   let lastSweep = 0;
 
   const updatesFor = (event: NormalizedEvent): readonly IncidentUpdate[] => {
-    if (event.audit) {
-      const entry = kb.kb.byId.get(event.audit.kbId);
-      return entry ? correlator.risk(event, entry, facts.enrich(event)) : NO_UPDATES;
-    }
+    // Audit findings are risks (shared/risk.ts), never incidents; an audit event that an earlier
+    // version left in a queue files nothing.
+    if (event.audit) return NO_UPDATES;
+    const joined = correlator.advance(event.host, event.ts);
     const signals = detection.observe(event, kb.match(event));
     // Most records match nothing: answer them without allocating.
-    if (signals.length === 0) return NO_UPDATES;
+    if (signals.length === 0) return joined;
     const enrichment = facts.enrich(event);
-    return signals.flatMap((signal) => correlator.correlate(signal, enrichment));
+    return [...joined, ...signals.flatMap((signal) => correlator.correlate(signal, enrichment))];
   };
 
   return {
@@ -68,6 +77,8 @@ export function createClassifier(options: ClassifierOptions): Classifier {
           facts.update(record.facts);
           continue;
         }
+        // Risks go to the risk store, never through the classifier (see shared/risk.ts).
+        if (record.type === 'risks') continue;
         for (const update of updatesFor(record.event)) updates.push(update);
         metrics.classified.inc();
       }
@@ -79,7 +90,7 @@ export function createClassifier(options: ClassifierOptions): Classifier {
       const now = Date.now();
       if (now - lastSweep > 60_000) {
         lastSweep = now;
-        correlator.sweep(now);
+        updates.push(...correlator.sweep(now));
       }
       return updates;
     },

@@ -4,9 +4,10 @@ import type { LineFormat } from '../../shared/kb/schema.js';
 import { containerIdsInCgroupPaths } from '../collector/kmsg-record.js';
 
 /**
- * Turns a pasted line (kernel ring buffer, syslog, dockerd logs, container logs, Docker events) into
- * the normalized event the collector would have produced, so `fineprint classify` and the KB
- * fixtures go through the same detectors as live data.
+ * Turns a pasted line (kernel ring buffer, syslog and journald in their many forms, dockerd logs,
+ * container logs as Docker, compose and CRI runtimes write them, Docker events) into the normalized
+ * event the collector would have produced, so `fineprint classify` and the KB fixtures go through
+ * the same detectors as live data.
  */
 export interface ParseContext {
   host: string;
@@ -14,61 +15,166 @@ export interface ParseContext {
   lineNumber: number;
 }
 
-type Parsed = Omit<NormalizedEvent, 'v' | 'id' | 'host' | 'source' | 'ts'> & { ts?: number };
+/**
+ * The format a line was read as: the forced one, the one `auto` recognised, or `text` when no
+ * prefix tells where the line comes from (journalctl -o cat, bare kernel or application text).
+ */
+export type DetectedFormat = Exclude<LineFormat, 'auto'> | 'text';
 
-const KMSG = /^(\d{1,3}),(\d+),(\d+),[^;]*;(.*)$/;
-const DMESG_LEVEL_PREFIX = /^(?:kern|user|mail|daemon|auth|syslog|lpr|news)\s*:\s*(?:emerg|alert|crit|err|warn|notice|info|debug)\s*:\s*/;
-const DMESG_SECONDS = /^\[\s*(\d+\.\d+)\]\s?(.*)$/;
-const DMESG_HUMAN = /^\[([A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4})\]\s?(.*)$/;
-const SYSLOG =
-  /^([A-Z][a-z]{2}\s+\d{1,2}\s+\d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s+(\S+)\s+([\w./@-]+?)(?:\[(\d+)\])?:\s?(.*)$/;
-const LOGRUS = /^time="([^"]+)"\s+level=(\w+)\s+msg="((?:[^"\\]|\\.)*)"\s*(.*)$/;
-const EVENT_TEXT =
-  /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))\s+(container|image|network|volume|daemon|plugin|service|node|secret|config)\s+(.+?)\s+([0-9a-f]{64}|[0-9a-f]{12}|\S+)\s+\((.*)\)$/;
-const COMPOSE_EXITED = /^([\w.-]+?)\s+exited with code (\d+)$/;
-const COMPOSE_PREFIX = /^([\w.-]+?[-_]\d+)\s+\|\s?(.*)$/;
-const DOCKER_LOG_TIMESTAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)\s(.*)$/;
-
-const unescapeLogrus = (text: string): string => text.replace(/\\(["\\])/g, '$1').replace(/\\n/g, '\n').replace(/\\t/g, '\t');
-
-function kernel(message: string, extra: Partial<NonNullable<NormalizedEvent['kernel']>> = {}): Parsed {
-  const ids = containerIdsInCgroupPaths(message);
-  return {
-    kind: 'kernel',
-    message,
-    kernel: { ...extra, ...(ids.length > 0 ? { cgroupIds: ids } : {}) },
-    ...(ids.length === 1 ? { container: { id: ids[0] as string } } : {}),
-  };
+/** A parsed line and the format it was read as. */
+export interface RecognizedLine {
+  event: NormalizedEvent;
+  format: DetectedFormat;
 }
 
-function parseKernelLine(line: string): Parsed | undefined {
-  const kmsg = KMSG.exec(line);
-  if (kmsg) {
-    const prio = Number(kmsg[1]);
-    return kernel(kmsg[4] as string, { seq: Number(kmsg[2]), level: prio & 7, facility: prio >> 3 });
+type Parsed = Omit<NormalizedEvent, 'v' | 'id' | 'host' | 'source' | 'ts'> & { ts?: number };
+type Found = { format: DetectedFormat; parsed: Parsed };
+
+const ISO_TIME = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)`;
+const ISO_DATE = /^\d{4}-/;
+const KMSG = /^(\d{1,3}),(\d+),(\d+),[^;]*;/;
+const DMESG_LEVEL_PREFIX = /^(?:kern|user|mail|daemon|auth|syslog|lpr|news)\s*:\s*(?:emerg|alert|crit|err|warn|notice|info|debug)\s*:\s*/;
+/** `dmesg -r`: the raw `<prio>` before the record. */
+const DMESG_RAW_PRIO = /^<\d{1,3}>/;
+/** `[ secs]`, `--show-delta` (`[ secs < delta>]`) and `--time-format reltime` deltas (`[  +0.000012]`). */
+const DMESG_SECONDS = /^\[\s*\+?\d+\.\d+(?:\s*<\s*\d+\.\d+>)?\]\s?/;
+/** `-T` / `ctime` in any locale (`[Fri Nov 27 10:00:00 2026]`, `[Fr Nov 27 ...]`, `[金 11月 27 ...]`) and reltime's `[Nov27 10:00]`. */
+const DMESG_HUMAN = /^\[(?:[^\]]{1,40}? \d\d:\d\d:\d\d \d{4}|[^\]\s\d]{2,12}\d{1,2} \d\d:\d\d)\]\s?/;
+/** `--time-format iso`: comma before the microseconds, always an offset. */
+const DMESG_ISO = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d),(\d{6})([+-]\d\d:\d\d) /;
+/** The tag of a kernel line in syslog without its header, and in a syslogd broadcast to terminals. */
+const KERNEL_TAG = /^\s*kernel:\s?/;
+const KERNEL_TAG_PREFIX = /^kernel: /;
+
+const SYSLOG_PRIO = /^<\d{1,3}>(?=[A-Z\d])/;
+/**
+ * RFC 3164 and journalctl short forms: timestamp (BSD, with optional fraction as in short-precise;
+ * ISO as in short-iso[-precise] and rsyslog; short-full's `Fri 2026-11-27 10:00:00 UTC`;
+ * short-unix), an optional host (never with a colon, so `kernel:` is a tag; rsyslog may bracket
+ * it), then `tag[pid]:`.
+ */
+const SYSLOG = new RegExp(
+  String.raw`^([A-Z][a-z]{2}\s+\d{1,2}\s+\d\d:\d\d:\d\d(?:\.\d+)?|${ISO_TIME}|[A-Z][a-z]{2} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [A-Z]{2,5}|\d{9,10}\.\d{6})\s+(?:(\[[^\]\s]+\]|[^\s:[\]]+)\s+)?([\w./@()-]+?)(?:\[\d+\])?:\s?`,
+);
+/** journalctl -o short-monotonic; unlike dmesg the host is there, and the tag is `kernel` or has a pid. */
+const SYSLOG_MONOTONIC = /^\[\s*\d+\.\d+\]\s+[^\s:[\]]+\s+(?:(kernel)|([\w./@()-]+?)\[\d+\]):\s?/;
+/** A line cut from its syslog header: `dockerd[812]: ...`. */
+const SYSLOG_TAG_ONLY = /^([\w./@-]+?)\[\d+\]:\s?/;
+const SYSLOG_BROADCAST = /^Message from syslogd@\S+ at /;
+const RFC5424 = /^<\d{1,3}>1 (\S+) \S+ (\S+) \S+ \S+ (?:-|(?:\[(?:[^\]"]|"(?:[^"\\]|\\.)*")*\])+)(?: \uFEFF?|$)/;
+const DAEMONS = /^(?:dockerd|containerd|docker)(?:-current)?$/;
+
+/** logrus text lines; old dockerd quoted the level (`level="info"`). */
+const LOGRUS = /^time="([^"]+)"\s+level="?(\w+)"?\s+msg="((?:[^"\\]|\\.)*)"\s*/;
+/** `docker events` text: `<time> <type> <action> <id> (<attributes>)`; the rest is split by hand (linear). */
+const EVENT_TEXT_PREFIX = new RegExp(String.raw`^(${ISO_TIME}) (container|image|network|volume|daemon|plugin|service|node|secret|config) `);
+const COMPOSE_EXITED = /^([\w.-]+?)\s+exited with code (\d+)$/;
+/** Compose v1 (`web_1  | `) and v2 (`web-1  | `). */
+const COMPOSE_PREFIX = /^[\w.-]+?[-_]\d+\s+\|\s?/;
+const DOCKER_LOG_TIMESTAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)\s/;
+/** `docker logs -t` always writes nine digits (RFC3339NanoFixed); syslog ISO stamps do not. */
+const DOCKER_LOG_TIMESTAMP_FIXED = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z /;
+const CRI = new RegExp(String.raw`^(${ISO_TIME}) (stdout|stderr) [FP](?: |$)`);
+// eslint-disable-next-line no-control-regex -- terminal colour codes are what is being removed
+const ANSI_ESCAPE = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
+
+const LT = 0x3c;
+const BRACKET = 0x5b;
+const SPACE = 0x20;
+const TAB = 0x09;
+const K = 0x6b;
+const M = 0x4d;
+const isDigit = (code: number): boolean => code >= 0x30 && code <= 0x39;
+const isUpper = (code: number): boolean => code >= 0x41 && code <= 0x5a;
+const isLower = (code: number): boolean => code >= 0x61 && code <= 0x7a;
+
+const unescapeLogrus = (text: string): string => text.replace(/\\(["\\])/g, '$1').replace(/\\n/g, '\n').replace(/\\t/g, '\t');
+/** The text after a prefix match: slicing is cheaper than a `(.*)$` group, and takes any character. */
+const afterMatch = (text: string, match: RegExpExecArray): string => text.slice(match[0].length);
+const parseTime = (text: string): number | undefined => {
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+};
+/** Sets the time on a freshly built event (no copy: one allocation less per line). */
+const withTs = (parsed: Parsed, ts: number | undefined): Parsed => {
+  if (ts !== undefined) parsed.ts = ts;
+  return parsed;
+};
+const logLine = (message: string, stream: NonNullable<NormalizedEvent['log']>['stream']): Parsed => ({ kind: 'log', log: { stream }, message });
+
+function kernel(message: string, extra: NonNullable<NormalizedEvent['kernel']> = {}): Parsed {
+  const parsed: Parsed = { kind: 'kernel', message, kernel: extra };
+  // Every cgroup path of a container names Docker: most kernel lines skip the search.
+  const ids = message.includes('docker') ? containerIdsInCgroupPaths(message) : [];
+  if (ids.length > 0) extra.cgroupIds = ids;
+  if (ids.length === 1) parsed.container = { id: ids[0] as string };
+  return parsed;
+}
+
+/** A kernel record behind the prefix of /dev/kmsg or of dmesg (any timestamp style, `-x`, `-r`). */
+function parseKernelLine(line: string): Found | undefined {
+  // Each prefix starts with its own kind of character: most lines skip most regexes.
+  const first = line.charCodeAt(0);
+  if (isDigit(first)) {
+    const kmsg = KMSG.exec(line);
+    if (kmsg) {
+      const prio = Number(kmsg[1]);
+      return { format: 'kmsg', parsed: kernel(afterMatch(line, kmsg), { seq: Number(kmsg[2]), level: prio & 7, facility: prio >> 3 }) };
+    }
+    const iso = DMESG_ISO.exec(line);
+    if (iso) return { format: 'dmesg', parsed: withTs(kernel(afterMatch(line, iso)), parseTime(`${iso[1]}.${iso[2]}${iso[3]}`)) };
+    return undefined;
   }
-  const body = line.replace(DMESG_LEVEL_PREFIX, '');
-  const dmesg = DMESG_SECONDS.exec(body) ?? DMESG_HUMAN.exec(body);
-  if (dmesg) return kernel(dmesg[2] as string);
+  const raw = first === LT ? DMESG_RAW_PRIO.exec(line) : null;
+  const body = raw ? line.slice(raw[0].length) : isLower(first) ? line.replace(DMESG_LEVEL_PREFIX, '') : line;
+  const dmesg = body.charCodeAt(0) === BRACKET ? (DMESG_SECONDS.exec(body) ?? DMESG_HUMAN.exec(body)) : null;
+  // dmesg --file on a saved log keeps syslog's `kernel:` tag after the timestamp.
+  if (dmesg) return { format: 'dmesg', parsed: kernel(afterMatch(body, dmesg).replace(KERNEL_TAG_PREFIX, '')) };
+  // `dmesg -r --notime`: the priority alone.
+  if (raw) return { format: 'dmesg', parsed: kernel(body) };
   return undefined;
 }
 
+/** Kernel text with whatever prefix it carries (forced kernel formats accept them all). */
+function kernelText(line: string): Parsed {
+  const tagged = KERNEL_TAG.exec(line);
+  const body = tagged ? afterMatch(line, tagged) : line;
+  return parseKernelLine(body)?.parsed ?? kernel(body);
+}
+
 function parseLogrus(line: string): Parsed | undefined {
-  const m = LOGRUS.exec(line);
+  const m = line.startsWith('time=') ? LOGRUS.exec(line) : null;
   if (!m) return undefined;
-  const rest = m[4] ? ` ${unescapeLogrus(m[4])}` : '';
-  const ts = Date.parse(m[1] as string);
-  return { kind: 'log', log: { stream: 'daemon' }, message: `${unescapeLogrus(m[3] as string)}${rest}`, ...(Number.isNaN(ts) ? {} : { ts }) };
+  const tail = afterMatch(line, m);
+  const rest = tail ? ` ${unescapeLogrus(tail)}` : '';
+  return withTs(logLine(`${unescapeLogrus(m[3] as string)}${rest}`, 'daemon'), parseTime(m[1] as string));
+}
+
+/** What a syslog tag says about its message: the kernel's, a Docker daemon's, or some program's. */
+function byProgram(program: string, message: string): Parsed {
+  if (program === 'kernel') return kernelText(message);
+  if (DAEMONS.test(program)) return parseLogrus(message) ?? logLine(message, 'daemon');
+  return logLine(message, 'file');
 }
 
 function parseSyslog(line: string): Parsed | undefined {
-  const m = SYSLOG.exec(line);
-  if (!m) return undefined;
-  const program = m[3] as string;
-  const message = m[5] as string;
-  if (program === 'kernel') return parseKernelLine(message) ?? kernel(message);
-  if (/^(dockerd|containerd|docker)$/.test(program)) return parseLogrus(message) ?? { kind: 'log', log: { stream: 'daemon' }, message };
-  return { kind: 'log', log: { stream: 'file' }, message };
+  let text = line;
+  if (line.charCodeAt(0) === LT) {
+    const rfc5424 = RFC5424.exec(line);
+    if (rfc5424) return withTs(byProgram(rfc5424[2] as string, afterMatch(line, rfc5424)), parseTime(rfc5424[1] as string));
+    text = line.replace(SYSLOG_PRIO, '');
+  }
+  const first = text.charCodeAt(0);
+  const m = isDigit(first) || isUpper(first) ? SYSLOG.exec(text) : null;
+  if (m) return withTs(byProgram(m[3] as string, afterMatch(text, m)), ISO_DATE.test(m[1] as string) ? parseTime(m[1] as string) : undefined);
+  const monotonic = first === BRACKET ? SYSLOG_MONOTONIC.exec(text) : null;
+  if (monotonic) return byProgram(monotonic[1] ?? (monotonic[2] as string), afterMatch(text, monotonic));
+  const tagged = first === SPACE || first === TAB || first === K ? KERNEL_TAG.exec(text) : null;
+  if (tagged) return kernelText(afterMatch(text, tagged));
+  if (first === M && SYSLOG_BROADCAST.test(text)) return logLine(text, 'file');
+  const tagOnly = SYSLOG_TAG_ONLY.exec(text);
+  if (tagOnly) return byProgram(tagOnly[1] as string, afterMatch(text, tagOnly));
+  return undefined;
 }
 
 function attributesOf(text: string): Record<string, string> {
@@ -80,44 +186,45 @@ function attributesOf(text: string): Record<string, string> {
   return attributes;
 }
 
+const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
+
 function dockerEvent(type: string, action: string, id: string, attributes: Record<string, string>, ts?: number): Parsed {
-  const exitCode = attributes.exitCode !== undefined ? Number(attributes.exitCode) : undefined;
-  const shown = Object.entries(attributes).map(([k, v]) => `${k}=${v}`).join(', ');
-  return {
-    kind: 'docker',
-    message: `${type} ${action} ${id} (${shown})`,
-    docker: { type, action, attributes },
-    ...(type === 'container' && /^[0-9a-f]{12,64}$/.test(id)
-      ? { container: { id, ...(attributes.name ? { name: attributes.name } : {}), ...(attributes.image ? { image: attributes.image } : {}) } }
-      : {}),
-    ...(exitCode !== undefined && Number.isInteger(exitCode) ? { exitCode } : {}),
-    ...(ts !== undefined ? { ts } : {}),
-  };
+  let shown = '';
+  for (const key in attributes) shown += `${shown ? ', ' : ''}${key}=${attributes[key]}`;
+  const parsed: Parsed = { kind: 'docker', message: `${type} ${action} ${id} (${shown})`, docker: { type, action, attributes } };
+  if (type === 'container' && CONTAINER_ID.test(id)) {
+    const container: NonNullable<Parsed['container']> = { id };
+    if (attributes.name) container.name = attributes.name;
+    if (attributes.image) container.image = attributes.image;
+    parsed.container = container;
+  }
+  const exitCode = attributes.exitCode !== undefined ? Number(attributes.exitCode) : NaN;
+  if (Number.isInteger(exitCode)) parsed.exitCode = exitCode;
+  return withTs(parsed, ts);
 }
 
-function parseJson(line: string): object | undefined {
+type JsonObject = Record<string, unknown>;
+
+function parseJson(line: string): JsonObject | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
     const raw: unknown = JSON.parse(line);
-    return typeof raw === 'object' && raw !== null ? raw : undefined;
+    return typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as JsonObject) : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** fineprint's own normalized records (e.g. host-probe readings copied from a topic or the API). */
-function parseRecordJson(line: string): Parsed | undefined {
-  const raw = parseJson(line);
-  if (!raw || !('v' in raw) || !('kind' in raw)) return undefined;
+function fromRecordJson(raw: JsonObject): Parsed | undefined {
+  if (!('v' in raw) || !('kind' in raw)) return undefined;
   const result = NormalizedEventSchema.safeParse(raw);
   if (!result.success) return undefined;
   const { v: _v, id: _id, host: _host, source: _source, ...rest } = result.data;
   return rest;
 }
 
-function parseDockerEventJson(line: string): Parsed | undefined {
-  const raw = parseJson(line);
-  if (!raw) return undefined;
+function fromDockerEventJson(raw: JsonObject): Parsed | undefined {
   const e = raw as { Type?: unknown; Action?: unknown; status?: unknown; id?: unknown; Actor?: { ID?: unknown; Attributes?: unknown }; time?: unknown };
   const action = typeof e.Action === 'string' ? e.Action : typeof e.status === 'string' ? e.status : undefined;
   if (!action) return undefined;
@@ -130,64 +237,167 @@ function parseDockerEventJson(line: string): Parsed | undefined {
   return dockerEvent(type, action, id, attributes, typeof e.time === 'number' ? e.time * 1000 : undefined);
 }
 
-function parseDockerEventText(line: string): Parsed | undefined {
-  const m = EVENT_TEXT.exec(line);
-  if (!m) return undefined;
-  return dockerEvent(m[2] as string, m[3] as string, m[4] as string, attributesOf(m[5] as string), Date.parse(m[1] as string));
+/** Docker's json-file driver (and Kubernetes nodes on Docker): `{"log":"...\n","stream":"stderr","time":"..."}`. */
+function fromJsonFile(raw: JsonObject): Parsed | undefined {
+  if (typeof raw.log !== 'string' || !('stream' in raw || 'time' in raw)) return undefined;
+  const message = raw.log.replace(/\r?\n$/, '');
+  return withTs(logLine(message, raw.stream === 'stderr' ? 'stderr' : 'stdout'), typeof raw.time === 'string' ? parseTime(raw.time) : undefined);
 }
 
-function parseDockerLog(line: string): Parsed {
-  const exited = COMPOSE_EXITED.exec(line);
+/** journalctl -o json: MESSAGE (a string, or bytes when not UTF-8) and the trusted fields. */
+function fromJournalJson(raw: JsonObject): Parsed | undefined {
+  if (!('MESSAGE' in raw) || !('__CURSOR' in raw || '_TRANSPORT' in raw || 'SYSLOG_IDENTIFIER' in raw || '__REALTIME_TIMESTAMP' in raw)) {
+    return undefined;
+  }
+  const value = raw.MESSAGE;
+  const message =
+    typeof value === 'string'
+      ? value
+      : Array.isArray(value) && value.every((b) => typeof b === 'number')
+        ? Buffer.from(value as number[]).toString('utf8')
+        : '';
+  const micros = typeof raw.__REALTIME_TIMESTAMP === 'string' ? Number(raw.__REALTIME_TIMESTAMP) : NaN;
+  const ts = Number.isFinite(micros) ? Math.floor(micros / 1000) : undefined;
+  if (raw._TRANSPORT === 'kernel') return withTs(kernelText(message), ts);
+  const program = typeof raw.SYSLOG_IDENTIFIER === 'string' ? raw.SYSLOG_IDENTIFIER : typeof raw._COMM === 'string' ? raw._COMM : '';
+  const containerId = typeof raw.CONTAINER_ID_FULL === 'string' ? raw.CONTAINER_ID_FULL : raw.CONTAINER_ID;
+  if (typeof containerId === 'string' && CONTAINER_ID.test(containerId)) {
+    // Docker's journald log driver: the container's own output.
+    const name = typeof raw.CONTAINER_NAME === 'string' ? { name: raw.CONTAINER_NAME } : {};
+    const stream = raw.PRIORITY === '3' ? 'stderr' : 'stdout';
+    return withTs({ ...logLine(message, stream), container: { id: containerId, ...name } }, ts);
+  }
+  return withTs(byProgram(program, message), ts);
+}
+
+function parseJsonLine(line: string): Found | undefined {
+  const raw = parseJson(line);
+  if (!raw) return undefined;
+  const event = fromRecordJson(raw) ?? fromDockerEventJson(raw);
+  if (event) return { format: 'docker-event', parsed: event };
+  const jsonFile = fromJsonFile(raw);
+  if (jsonFile) return { format: 'docker-log', parsed: jsonFile };
+  const journal = fromJournalJson(raw);
+  if (journal) return { format: 'journal-json', parsed: journal };
+  return undefined;
+}
+
+function parseDockerEventText(line: string): Parsed | undefined {
+  if (!line.endsWith(')')) return undefined;
+  const m = EVENT_TEXT_PREFIX.exec(line);
+  if (!m) return undefined;
+  const rest = line.slice(m[0].length);
+  // The attributes open at the first " (": the token before it is the id, the words before that the action.
+  const open = rest.indexOf(' (');
+  const head = rest.slice(0, Math.max(0, open)).trimEnd();
+  const space = head.lastIndexOf(' ');
+  if (open < 0 || space <= 0) return undefined;
+  const action = head.slice(0, space).trim();
+  return dockerEvent(m[2] as string, action, head.slice(space + 1), attributesOf(rest.slice(open + 2, -1)), parseTime(m[1] as string));
+}
+
+function parseCri(line: string): Parsed | undefined {
+  const m = CRI.exec(line);
+  if (!m) return undefined;
+  return withTs(logLine(afterMatch(line, m), m[2] as 'stdout' | 'stderr'), parseTime(m[1] as string));
+}
+
+/** `docker logs -t` and compose output (with or without -t), and compose's "exited with code N". */
+function parseDockerLog(line: string): Parsed | undefined {
+  const exited = line.includes(' exited with code ') ? COMPOSE_EXITED.exec(line) : null;
   if (exited) {
     const code = exited[2] as string;
     return { kind: 'docker', message: line, docker: { type: 'container', action: 'die', attributes: { name: exited[1] as string, exitCode: code } }, exitCode: Number(code) };
   }
   const prefixed = COMPOSE_PREFIX.exec(line);
-  const body = prefixed ? (prefixed[2] as string) : line;
+  const body = prefixed ? afterMatch(line, prefixed) : line;
   const stamped = DOCKER_LOG_TIMESTAMP.exec(body);
-  const message = stamped ? (stamped[2] as string) : body;
-  return {
-    kind: 'log',
-    log: { stream: 'stdout' },
-    message,
-    ...(stamped ? { ts: Date.parse(stamped[1] as string) } : {}),
-  };
+  if (!prefixed && !stamped) return undefined;
+  return withTs(logLine(stamped ? afterMatch(body, stamped) : body, 'stdout'), stamped ? parseTime(stamped[1] as string) : undefined);
 }
 
+const asText = (line: string): Parsed => logLine(line, 'file');
+
 const PARSERS: Record<Exclude<LineFormat, 'auto'>, (line: string) => Parsed> = {
-  kmsg: (line) => parseKernelLine(line) ?? kernel(line),
-  dmesg: (line) => parseKernelLine(line) ?? kernel(line),
-  syslog: (line) => parseSyslog(line) ?? kernel(line),
-  'docker-event': (line) => parseRecordJson(line) ?? parseDockerEventJson(line) ?? parseDockerEventText(line) ?? parseDockerLog(line),
-  'docker-log': (line) => parseLogrus(line) ?? parseDockerLog(line),
-  log: (line) => parseLogrus(line) ?? { kind: 'log', log: { stream: 'file' }, message: line },
+  kmsg: kernelText,
+  dmesg: kernelText,
+  kernel: kernelText,
+  syslog: (line) => parseSyslog(line) ?? kernelText(line),
+  'journal-json': (line) => {
+    const raw = parseJson(line);
+    return (raw && fromJournalJson(raw)) ?? asText(line);
+  },
+  'docker-event': (line) => {
+    const raw = parseJson(line);
+    return (raw && (fromRecordJson(raw) ?? fromDockerEventJson(raw))) ?? parseDockerEventText(line) ?? parseDockerLog(line) ?? asText(line);
+  },
+  'docker-log': (line) => {
+    const raw = parseJson(line);
+    return (raw && fromJsonFile(raw)) ?? parseLogrus(line) ?? parseDockerLog(line) ?? logLine(line, 'stdout');
+  },
+  cri: (line) => parseCri(line) ?? logLine(line, 'stdout'),
+  log: (line) => parseLogrus(line) ?? asText(line),
 };
 
-function parseAuto(line: string): Parsed {
+const found = (format: DetectedFormat, parsed: Parsed | undefined): Found | undefined => (parsed ? { format, parsed } : undefined);
+
+/** Recognises a line by its prefix, most specific first; `text` when no prefix tells. */
+function parseAuto(line: string): Found {
+  const first = line.charCodeAt(0);
+  if (first === 0x7b /* { */) {
+    const json = parseJsonLine(line);
+    if (json) return json;
+  }
+  if (first === BRACKET && SYSLOG_MONOTONIC.test(line)) {
+    // journalctl -o short-monotonic, before dmesg's `[ secs]`.
+    const syslog = found('syslog', parseSyslog(line));
+    if (syslog) return syslog;
+  }
+  if (first === LT) {
+    // RFC 5424 and RFC 3164 with their <PRI>, before `dmesg -r`'s <prio>.
+    const syslog = found('syslog', parseSyslog(line));
+    if (syslog) return syslog;
+  }
+  if (isDigit(first)) {
+    const early =
+      found('cri', parseCri(line)) ??
+      found('docker-event', parseDockerEventText(line)) ??
+      (DOCKER_LOG_TIMESTAMP_FIXED.test(line) ? found('docker-log', parseDockerLog(line)) : undefined);
+    if (early) return early;
+  }
   return (
-    parseRecordJson(line) ??
-    parseDockerEventJson(line) ??
-    parseDockerEventText(line) ??
     parseKernelLine(line) ??
-    parseSyslog(line) ??
-    parseLogrus(line) ??
-    parseDockerLog(line)
+    found('syslog', parseSyslog(line)) ??
+    found('log', parseLogrus(line)) ??
+    found('docker-log', parseDockerLog(line)) ?? { format: 'text', parsed: asText(line) }
   );
 }
 
-/** Parses one line; blank lines give undefined. */
-export function parseLine(line: string, format: LineFormat, context: ParseContext): NormalizedEvent | undefined {
-  const text = line.replace(/\r$/, '');
+/** The source of events parsed from pasted lines (`fineprint classify`, KB fixtures). */
+export const PASTED_SOURCE = 'classify';
+
+/** Parses one line and says which format it was read as; blank lines give undefined. */
+export function recognizeLine(line: string, format: LineFormat, context: ParseContext): RecognizedLine | undefined {
+  let text = line.endsWith('\r') ? line.slice(0, -1) : line;
+  if (text.includes('\u001b')) text = text.replace(ANSI_ESCAPE, '');
   if (text.trim() === '') return undefined;
-  const parsed = format === 'auto' ? parseAuto(text) : PARSERS[format](text);
+  const { format: detected, parsed } = format === 'auto' ? parseAuto(text) : { format, parsed: PARSERS[format](text) };
   return {
-    v: RECORD_VERSION,
-    id: `classify:${context.lineNumber}`,
-    host: context.host,
-    source: 'classify',
-    ...parsed,
-    // Fixtures and pasted lines keep their order even without timestamps: one ms apart.
-    ts: parsed.ts !== undefined && !Number.isNaN(parsed.ts) ? parsed.ts : context.lineNumber,
-    message: parsed.message.slice(0, 16384),
+    format: detected,
+    event: {
+      v: RECORD_VERSION,
+      id: `classify:${context.lineNumber}`,
+      host: context.host,
+      source: PASTED_SOURCE,
+      ...parsed,
+      // Fixtures and pasted lines keep their order even without timestamps: one ms apart.
+      ts: parsed.ts !== undefined && !Number.isNaN(parsed.ts) ? parsed.ts : context.lineNumber,
+      message: parsed.message.slice(0, 16384),
+    },
   };
+}
+
+/** Parses one line into the event the collector would have produced; blank lines give undefined. */
+export function parseLine(line: string, format: LineFormat, context: ParseContext): NormalizedEvent | undefined {
+  return recognizeLine(line, format, context)?.event;
 }

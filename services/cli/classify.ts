@@ -1,32 +1,193 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { FineprintError } from '../../shared/errors.js';
 import type { KnowledgeBase } from '../../shared/kb/load.js';
 import { LineFormat } from '../../shared/kb/schema.js';
-import { compileKb, parseLine } from '../classifier/index.js';
+import { compileKb } from '../classifier/match.js';
+import type { Target } from '../classifier/match.js';
+import { recognizeLine, type DetectedFormat } from '../classifier/parse.js';
+
+/** Bytes of a line that are kept and classified; the rest is counted, never buffered. */
+export const MAX_LINE_BYTES = 64 * 1024;
+/** Longest `matched` text `--explain` prints for one detector. */
+const MAX_EXPLAINED_CHARS = 1024;
+
+/** One detector that matched a line, for `--explain`. */
+export interface Explanation {
+  kb: string;
+  detector: string;
+  /** The part of the line's message that the detector's regex matched (absent for Docker event fields). */
+  matched?: string;
+}
+
+/** What `fineprint classify` writes for one input line. */
+export interface ClassifiedLine {
+  /** 1-based line number in the input. */
+  line: number;
+  /** KB entries whose single-record detectors match, in KB order. */
+  kb: string[];
+  /** The format the line was read as (`text`: no recognised prefix, every detector was tried). */
+  format: DetectedFormat;
+  /** With `--explain`: each detector that matched and the text it matched. */
+  explain?: Explanation[];
+  /** Bytes past MAX_LINE_BYTES that were not classified, for an over-long line. */
+  truncatedBytes?: number;
+}
+
+export interface ClassifyOptions {
+  /** The input format, or `auto` to recognise each line. */
+  format: LineFormat;
+  /** Add `explain` to each output object. */
+  explain?: boolean;
+}
 
 /**
- * `fineprint classify`: one JSON object a line, in input order, naming the KB entries whose
- * single-record detectors match that line. Windows, sequences and evidence-only detectors need
+ * Classifies lines one at a time as `fineprint classify` does: the format (forced or recognised),
+ * then the single-record detectors of the KB. Windows, sequences and evidence-only detectors need
  * context and are left to the live pipeline.
  */
-export async function classifyStream(kb: KnowledgeBase, format: LineFormat, input: Readable, output: Writable): Promise<number> {
+export function lineClassifier(kb: KnowledgeBase, options: ClassifyOptions): (text: string, lineNumber: number) => ClassifiedLine {
   const compiled = compileKb(kb);
   const order = new Map(kb.entries.map((e, i) => [e.id, i]));
-  let lineNumber = 0;
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    lineNumber += 1;
-    const event = parseLine(line, format, { host: 'classify', lineNumber });
-    const ids = new Set<string>();
-    for (const target of event ? compiled.match(event) : []) {
-      if (target.type === 'single' && !target.evidenceOnly) ids.add(target.entry.id);
+  const byKbOrder = (a: Target, b: Target) => (order.get(a.entry.id) ?? 0) - (order.get(b.entry.id) ?? 0);
+  return (text, lineNumber) => {
+    const recognized = recognizeLine(text, options.format, { host: 'classify', lineNumber });
+    if (!recognized) return { line: lineNumber, kb: [], format: options.format === 'auto' ? 'text' : options.format };
+    const { event, format } = recognized;
+    const hits = format === 'text' ? compiled.matchAnyKind(event) : compiled.match(event);
+    if (hits.length === 0) return options.explain ? { line: lineNumber, kb: [], format, explain: [] } : { line: lineNumber, kb: [], format };
+    const targets = hits.filter((target) => target.type === 'single' && !target.evidenceOnly).sort(byKbOrder);
+    const result: ClassifiedLine = { line: lineNumber, kb: [...new Set(targets.map((t) => t.entry.id))], format };
+    if (options.explain) {
+      result.explain = targets.map((target) => {
+        const matched = compiled.matchedText(target, event.message)?.slice(0, MAX_EXPLAINED_CHARS);
+        return { kb: target.entry.id, detector: target.detector.id, ...(matched !== undefined ? { matched } : {}) };
+      });
     }
-    const kbIds = [...ids].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
-    if (!output.write(`${JSON.stringify({ line: lineNumber, kb: kbIds })}\n`)) {
-      await new Promise((resolve) => output.once('drain', resolve));
+    return result;
+  };
+}
+
+/**
+ * Splits a byte stream into lines (LF, a CR before it dropped) without ever holding more than
+ * `maxBytes` of one line: the rest of an over-long line is counted and skipped. Invalid UTF-8
+ * decodes to U+FFFD; NUL and other bytes pass through.
+ */
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private kept = 0;
+  private dropped = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly onLine: (text: string, droppedBytes: number) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(10, start);
+      const end = newline === -1 ? chunk.length : newline;
+      if (newline !== -1 && this.parts.length === 0 && this.dropped === 0 && end - start <= this.maxBytes) {
+        // The common case: a whole line inside the chunk.
+        this.onLine(stripCr(chunk.toString('utf8', start, end)), 0);
+      } else {
+        const take = Math.min(this.maxBytes - this.kept, end - start);
+        if (take > 0) {
+          // A copy when the line goes on in the next chunk: the chunk itself is not retained.
+          const part = chunk.subarray(start, start + take);
+          this.parts.push(newline === -1 ? Buffer.from(part) : part);
+          this.kept += take;
+        }
+        this.dropped += end - start - take;
+        if (newline !== -1) this.flush();
+      }
+      if (newline === -1) return;
+      start = newline + 1;
     }
   }
+
+  /** Emits the last line when the input does not end with a newline. */
+  end(): void {
+    if (this.kept > 0 || this.dropped > 0) this.flush();
+  }
+
+  private flush(): void {
+    const bytes = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.kept);
+    const dropped = this.dropped;
+    this.parts = [];
+    this.kept = 0;
+    this.dropped = 0;
+    this.onLine(stripCr(bytes.toString('utf8')), dropped);
+  }
+}
+
+/**
+ * JSON.stringify of the result, written out for the fields that need no escaping (ids and formats
+ * are kebab-case words): the output of most lines is built without walking an object.
+ */
+function toJsonLine(result: ClassifiedLine): string {
+  const kb = result.kb.length === 0 ? '[]' : `["${result.kb.join('","')}"]`;
+  const explain = result.explain ? `,"explain":${JSON.stringify(result.explain)}` : '';
+  const truncated = result.truncatedBytes !== undefined ? `,"truncatedBytes":${result.truncatedBytes}` : '';
+  return `{"line":${result.line},"kb":${kb},"format":"${result.format}"${explain}${truncated}}\n`;
+}
+
+/** Resolves when the output takes more writes again, or is gone. */
+function drained(output: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      output.off('drain', done);
+      output.off('close', done);
+      resolve();
+    };
+    output.on('drain', done);
+    output.on('close', done);
+  });
+}
+
+const stripCr = (text: string): string => (text.endsWith('\r') ? text.slice(0, -1) : text);
+
+/**
+ * `fineprint classify`: one JSON object a line, in input order. Streams: memory stays flat
+ * whatever the input's size or line lengths. Returns the number of lines read.
+ */
+export async function classifyStream(kb: KnowledgeBase, options: ClassifyOptions, input: Readable, output: Writable): Promise<number> {
+  const classify = lineClassifier(kb, options);
+  let lineNumber = 0;
+  let pending: string[] = [];
+  const splitter = new LineSplitter(MAX_LINE_BYTES, (text, droppedBytes) => {
+    lineNumber += 1;
+    const result = classify(text, lineNumber);
+    if (droppedBytes > 0) result.truncatedBytes = droppedBytes;
+    pending.push(toJsonLine(result));
+  });
+  // A reader that went away (`| head`) ends the run quietly; another write error ends it loudly.
+  let closed = false;
+  let failure: Error | undefined;
+  const onError = (error: NodeJS.ErrnoException) => {
+    closed = true;
+    if (error.code !== 'EPIPE') failure = error;
+  };
+  output.on('error', onError);
+  const flush = async () => {
+    if (pending.length === 0 || closed) return;
+    const text = pending.join('');
+    pending = [];
+    if (!output.write(text)) await drained(output);
+  };
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer | string>) {
+      splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      await flush();
+      if (closed) break;
+    }
+    splitter.end();
+    await flush();
+  } finally {
+    output.off('error', onError);
+  }
+  if (failure) throw failure;
   return lineNumber;
 }
 
@@ -40,6 +201,5 @@ export function parseFormat(value: string | undefined): LineFormat {
 
 export function openInput(file: string | undefined): Readable {
   if (!file || file === '-') return process.stdin;
-  const stream = createReadStream(file);
-  return stream;
+  return createReadStream(file, { highWaterMark: 256 * 1024 });
 }

@@ -83,7 +83,7 @@ export function renderEntryText(entry: KbEntry): string {
     lines.push(
       '',
       'Detectors:',
-      ...entry.detectors.map((d) => `  - ${d.id}${d.evidenceOnly ? ' (evidence only)' : ''}: ${d.description ? `${d.description} ` : ''}[${describeDetector(d)}]`),
+      ...entry.detectors.map((d) => `  - ${d.id}${d.evidenceOnly ? ' (evidence only)' : ''}${d.attribution === 'container' ? ' (container-scoped)' : ''}: ${d.description ? `${d.description} ` : ''}[${describeDetector(d)}]`),
     );
   }
   lines.push('', 'References:', ...entry.references.map((r) => `  - ${r.title}: ${r.url}`));
@@ -153,7 +153,11 @@ export function renderEntryMarkdown(entry: KbEntry, kb?: KnowledgeBase): string 
   if (entry.detectors.length > 0) {
     out.push('## Signals that detect it', '');
     for (const d of entry.detectors) {
-      const note = d.evidenceOnly ? ' (evidence only: adds to an open occurrence, never opens one)' : '';
+      const notes = [
+        ...(d.evidenceOnly ? ['evidence only: adds to an open occurrence, never opens one'] : []),
+        ...(d.attribution === 'container' ? ['container-scoped: live events naming no container join that container\'s occurrence, never a host-level incident'] : []),
+      ];
+      const note = notes.length > 0 ? ` (${notes.join('; ')})` : '';
       out.push(`- ${code(d.id)}${note}: ${d.description ?? ''}`.trimEnd(), `  - ${code(describeDetector(d))}`);
     }
     out.push('');

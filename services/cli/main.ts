@@ -13,6 +13,7 @@ import { startClassifierProcess } from '../classifier/run.js';
 import { startCollectorProcess } from '../collector/run.js';
 import { startAllInOne } from './start.js';
 import { auditCommand } from '../audit/cli.js';
+import { demoCommand } from './demo.js';
 
 const USAGE = `Usage: fineprint <command> [options]
 
@@ -21,15 +22,20 @@ Commands:
   collector                 Distributed: watch this host, send to Kafka (FINEPRINT_KAFKA_BROKERS)
   classifier                Distributed: classify events from Kafka into incident updates
   api                       Distributed: file incidents into Elasticsearch, serve the REST API
-  classify [--source FMT] [FILE|-]
+  classify [--source FMT] [--explain] [FILE|-]
                             Classify lines (one record a line) against the knowledge base;
-                            FMT: auto (default), kmsg, dmesg, syslog, docker-event, docker-log, log
+                            FMT: auto (default), kmsg, dmesg, syslog, journal-json, docker-event,
+                            docker-log, cri, log, kernel; --explain adds each matching detector
+                            and the text it matched
   kb list                   List the knowledge base entries
   kb show ID                Show one entry: why it happens, how to fix it
   kb docs [--check] [DIR]   Write the reference pages (default docs/kb); --check exits 1 on drift
   audit [--json] [--fail-on SEVERITY] [--all] [CONTAINER...]
                             Audit the daemon and running containers for fine print (DOCKER_HOST);
                             --fail-on info|low|medium|high|critical exits 1 on such findings
+  demo [--image IMAGE] [--timeout SECONDS]
+                            Start throwaway containers on DOCKER_HOST that hit the fine print,
+                            show the incidents the running fineprint files, remove them
   help                      Show this help
 
 Configuration comes from the environment (see README.md, "Configuration").`;
@@ -59,12 +65,16 @@ async function runUntilSignal(start: () => Promise<{ stop(): Promise<void> }>): 
 }
 
 async function classify(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { source: { type: 'string', short: 's' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { source: { type: 'string', short: 's' }, explain: { type: 'boolean' } },
+    allowPositionals: true,
+  });
   if (positionals.length > 1) return fail('classify takes at most one FILE (or - for standard input)');
   const format = parseFormat(values.source);
   const kb = loadKnowledgeBase(loadConfig(commonConfig).FINEPRINT_KB_DIR);
   const input = openInput(positionals[0]);
-  await classifyStream(kb, format, input, process.stdout);
+  await classifyStream(kb, { format, explain: values.explain ?? false }, input, process.stdout);
   return 0;
 }
 
@@ -125,6 +135,8 @@ export async function main(argv: string[]): Promise<number> {
         return kb(rest);
       case 'audit':
         return await auditCommand(rest);
+      case 'demo':
+        return await demoCommand(rest);
       case undefined:
       case 'help':
       case '--help':

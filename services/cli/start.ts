@@ -74,6 +74,7 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
     },
   });
   const running = records.run(async (batch) => {
+    await store.risks.applyRisks(batch.records.flatMap((r) => (r.type === 'risks' ? [r.risks] : [])));
     await api.notifier.observe(await store.apply(classifier.classify(batch.records)));
   });
   running.catch((error: unknown) => log.fatal({ err: error }, 'classifier stopped'));
@@ -87,6 +88,7 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
       logLinesPerSecond: config.FINEPRINT_LOG_LINES_PER_SECOND,
       probeIntervalMs: config.FINEPRINT_PROBE_INTERVAL * 1000,
       auditOnStart: config.FINEPRINT_AUDIT_ON_START,
+      auditIntervalMs: config.FINEPRINT_AUDIT_INTERVAL * 1000,
     },
   );
 

@@ -15,8 +15,16 @@ export const collectorConfig = {
   FINEPRINT_KMSG_BACKFILL: configFields.boolean.default(false),
   /** Seconds between host probes (disk, inodes, log sizes, zombies). */
   FINEPRINT_PROBE_INTERVAL: z.coerce.number().int().min(1).max(86_400).default(30),
-  /** Audit each container when it starts and file its fine print as low-severity risk incidents. */
+  /** Audit each container when it starts (and all of them periodically) and keep its fine print as risks, never as incidents. */
   FINEPRINT_AUDIT_ON_START: configFields.boolean.default(true),
+  /** Seconds between re-audits of every running container and the daemon (0: only at start and after reconnecting to Docker). */
+  FINEPRINT_AUDIT_INTERVAL: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(3600)
+    .describe('Seconds between re-audits of every running container and of the Docker daemon, which refresh the risks (default 3600; 0: only when the collector starts or reconnects to Docker).'),
   /** Matching log lines forwarded per container per second; the rest is counted and dropped. */
   FINEPRINT_LOG_LINES_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(200),
 };

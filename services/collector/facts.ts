@@ -1,17 +1,20 @@
 import type Docker from 'dockerode';
 import { RECORD_VERSION, type ContainerFacts } from '../../shared/event.js';
-import { REDACTED, redactArgs, redactEnv, redactText } from '../../shared/redact.js';
+import { cutText, isSecretName, REDACTED, redactArgs, redactEnv, redactText } from '../../shared/redact.js';
+
+/** Characters kept of a label's, log option's or event attribute's key and value (cut before redaction). */
+const MAX_KEY = 256;
+const MAX_VALUE = 4096;
 
 /**
- * Redacts the values of a string map (labels, log options, event attributes). The key is part of
- * what redactText inspects, so `splunk-token=...` or `db.password=...` lose their value even though
- * the value alone looks harmless.
+ * Redacts a string map (labels, log options, event attributes), each key and value cut first (a
+ * label can hold megabytes). A value under a secret-looking key (`splunk-token`, `db.password`) is
+ * dropped whole, even when it looks harmless; any other value is redacted as free text.
  */
 export function redactValues(values: Record<string, string> | null | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(values ?? {})) {
-    const text = redactText(`${key}=${value}`);
-    out[key] = text.startsWith(`${key}=`) ? text.slice(key.length + 1) : REDACTED;
+    out[redactText(key, MAX_KEY)] = isSecretName(cutText(key, MAX_KEY)) ? REDACTED : redactText(value, MAX_VALUE);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { createContainerLogsSource, type ContainerLogsSource } from './sources/container-logs.js';
 import { createDockerEventsSource } from './sources/docker-events.js';
 import { createHostProbeSource } from './sources/host-probe.js';
-import { createKmsgSource } from './sources/kmsg.js';
+import { createKmsgSource, type KmsgSource } from './sources/kmsg.js';
 import type { Source, SourceContext } from './sources/source.js';
 
 export type SourceName = 'docker-events' | 'kmsg' | 'container-logs' | 'host-probe';
@@ -17,8 +17,10 @@ export interface CollectorOptions {
   logLinesPerSecond?: number;
   /** Time between host probe readings, ms. Default 30000. */
   probeIntervalMs?: number;
-  /** Audit each container that starts (risk incidents). Default true. */
+  /** Audit each container that starts, and everything periodically (risk records). Default true. */
   auditOnStart?: boolean;
+  /** Re-audit every running container and the daemon this often, ms (0: only after each connect). Default 1 h. */
+  auditIntervalMs?: number;
   /** Sources to run. Default: all four. */
   sources?: SourceName[];
 }
@@ -32,8 +34,8 @@ export interface Collector {
 
 /**
  * The collector of one Docker host. Container-logs learns about starts and exits from the
- * docker-events source (which calls it for each event and after each reconnect), so one events
- * stream serves both.
+ * docker-events source (which calls it for each event and after each reconnect), and kmsg the
+ * host pid of each container's PID 1 from its inspects, so one events stream serves all three.
  */
 export function createCollector(ctx: SourceContext, options: CollectorOptions): Collector {
   const enabled = new Set<SourceName>(options.sources ?? ['docker-events', 'kmsg', 'container-logs', 'host-probe']);
@@ -47,16 +49,25 @@ export function createCollector(ctx: SourceContext, options: CollectorOptions): 
     });
     sources.push(logs);
   }
+  const kmsg: KmsgSource | undefined = enabled.has('kmsg')
+    ? createKmsgSource(ctx, { path: options.kmsgPath, backfill: options.kmsgBackfill ?? false })
+    : undefined;
   if (enabled.has('docker-events')) {
     const follower = logs;
     sources.push(
       createDockerEventsSource(ctx, {
         ...(options.auditOnStart !== undefined ? { auditOnStart: options.auditOnStart } : {}),
-        ...(follower ? { listener: { onEvent: (e) => follower.observe(e), onReconnect: () => follower.resync() } } : {}),
+        ...(options.auditIntervalMs !== undefined ? { auditIntervalMs: options.auditIntervalMs } : {}),
+        listener: {
+          onEvent: (e) => follower?.observe(e),
+          onReconnect: () => follower?.resync(),
+          // Kernel kill lines name the victim by pid only when the OOM summary was rate-limited.
+          onInspect: (info) => kmsg?.observeContainer(info),
+        },
       }),
     );
   }
-  if (enabled.has('kmsg')) sources.push(createKmsgSource(ctx, { path: options.kmsgPath, backfill: options.kmsgBackfill ?? false }));
+  if (kmsg) sources.push(kmsg);
   if (enabled.has('host-probe')) {
     sources.push(createHostProbeSource(ctx, options.probeIntervalMs !== undefined ? { intervalMs: options.probeIntervalMs } : {}));
   }

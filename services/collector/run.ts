@@ -14,7 +14,7 @@ import { startStatusServer } from '../../shared/status-server.js';
 import { compileKb } from '../classifier/match.js';
 import { collectorConfig } from './config.js';
 import { createCollector } from './index.js';
-import { kafkaEventsSink } from './sinks/kafka.js';
+import { kafkaRecordsSink } from './sinks/kafka.js';
 
 /** The collector process of the distributed mode: sources -> on-disk buffer -> Kafka. */
 export const collectorProcessConfig = {
@@ -50,7 +50,7 @@ export async function startCollectorProcess(env: Environment = process.env): Pro
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   let kafkaUp = false;
 
-  const forward = kafkaEventsSink(producer, topics.events);
+  const forward = kafkaRecordsSink(producer, topics);
   const forwarder = buffer.source('kafka', {
     onInvalid: (offset, reason) => log.warn({ offset, reason }, 'Skipped an invalid record in the buffer.'),
     onError: (error) => {
@@ -95,6 +95,7 @@ export async function startCollectorProcess(env: Environment = process.env): Pro
       logLinesPerSecond: config.FINEPRINT_LOG_LINES_PER_SECOND,
       probeIntervalMs: config.FINEPRINT_PROBE_INTERVAL * 1000,
       auditOnStart: config.FINEPRINT_AUDIT_ON_START,
+      auditIntervalMs: config.FINEPRINT_AUDIT_INTERVAL * 1000,
     },
   );
   await collector.start();

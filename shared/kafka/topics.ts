@@ -9,12 +9,14 @@ export interface Topics {
   events: string;
   /** Incident updates from the classifier, keyed like the events they come from. */
   incidents: string;
+  /** Risk records (the audit's findings) from the collectors to the risk store, keyed by host + container. */
+  risks: string;
   /** Records that failed validation, with the reason in a header; nothing else reads them. */
   deadLetter: string;
 }
 
 export function topicNames(prefix: string): Topics {
-  return { events: `${prefix}.events.v1`, incidents: `${prefix}.incidents.v1`, deadLetter: `${prefix}.dead-letter.v1` };
+  return { events: `${prefix}.events.v1`, incidents: `${prefix}.incidents.v1`, risks: `${prefix}.risks.v1`, deadLetter: `${prefix}.dead-letter.v1` };
 }
 
 export interface TopicSettings {

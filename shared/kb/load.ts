@@ -4,7 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { FineprintError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { KbEntry } from './schema.js';
+import { checkLinearity, describeSuperLinear, type LinearityVerdict } from '../regex-linearity.js';
+import { KbEntry, type Match } from './schema.js';
 
 /** The knowledge base shipped with fineprint. */
 export const DEFAULT_KB_DIR = join(PACKAGE_ROOT, 'kb');
@@ -39,6 +40,53 @@ export function parseKbFile(file: string, text: string): KbEntry {
   return result.data;
 }
 
+/** One message regex of an entry: where it sits in the file, and the detector it belongs to. */
+export interface DetectorPattern {
+  /** The detector's id within its entry. */
+  detectorId: string;
+  /** Field path in the entry, e.g. `detectors.2.sequence.steps.1.message`. */
+  path: string;
+  /** The regex source, as written in the entry. */
+  source: string;
+  /** `i` when the match sets `ignoreCase`, else empty. */
+  flags: string;
+}
+
+/** Every message regex of an entry's detectors. */
+export function detectorPatterns(entry: KbEntry): DetectorPattern[] {
+  return entry.detectors.flatMap((detector, index) => {
+    const matches: [string, Match][] =
+      'match' in detector
+        ? [['match', detector.match]]
+        : 'window' in detector
+          ? [['window.match', detector.window.match]]
+          : detector.sequence.steps.map((step, s): [string, Match] => [`sequence.steps.${s}`, step]);
+    return matches.flatMap(([where, match]) =>
+      match.message === undefined
+        ? []
+        : [{ detectorId: detector.id, path: `detectors.${index}.${where}.message`, source: match.message, flags: match.ignoreCase === true ? 'i' : '' }],
+    );
+  });
+}
+
+/**
+ * Fails when a detector's regex takes super-linear time on a worst case built from it: detectors
+ * run on every log line a container prints, and one hostile line must not stall the classifier.
+ */
+function assertLinear(file: string, entry: KbEntry): void {
+  for (const pattern of detectorPatterns(entry)) {
+    const where = `${basename(file)}: ${pattern.path}: detector "${pattern.detectorId}" of entry "${entry.id}"`;
+    let verdict: LinearityVerdict;
+    try {
+      verdict = checkLinearity(pattern.source, pattern.flags);
+    } catch (error) {
+      throw new FineprintError('FP_KB_INVALID', `${where}: the linearity check cannot read the regular expression: ${(error as Error).message}`, { file, detector: pattern.detectorId });
+    }
+    if (verdict.linear) continue;
+    throw new FineprintError('FP_KB_INVALID', `${where}: the regular expression is ${describeSuperLinear(verdict)}`, { file, detector: pattern.detectorId });
+  }
+}
+
 /** Loads every `*.yaml`, `*.yml` and `*.json` entry of a directory, failing on the first bad one. */
 export function loadKnowledgeBase(dir: string = DEFAULT_KB_DIR): KnowledgeBase {
   let files: string[];
@@ -51,10 +99,14 @@ export function loadKnowledgeBase(dir: string = DEFAULT_KB_DIR): KnowledgeBase {
   const byId = new Map<string, KbEntry>();
   for (const file of files) {
     const entry = parseKbFile(file, readFileSync(join(dir, file), 'utf8'));
+    assertLinear(file, entry);
     if (byId.has(entry.id)) throw new FineprintError('FP_KB_INVALID', `${file}: id: duplicate id "${entry.id}"`);
     byId.set(entry.id, entry);
   }
   for (const entry of byId.values()) {
+    for (const [index, other] of (entry.foreseenBy ?? []).entries()) {
+      if (!byId.has(other)) throw new FineprintError('FP_KB_INVALID', `${entry.id}.yaml: foreseenBy.${index}: unknown entry "${other}"`);
+    }
     for (const [index, other] of (entry.supersedes ?? []).entries()) {
       if (!byId.has(other)) {
         throw new FineprintError('FP_KB_INVALID', `${entry.id}.yaml: supersedes.${index}: unknown entry "${other}"`);

@@ -71,6 +71,13 @@ const DetectorBase = {
    * container (e.g. `die` 137 after an `oom`); never opens an incident alone.
    */
   evidenceOnly: z.boolean().optional(),
+  /**
+   * `container`: in the live pipeline an event of this detector that names no container is
+   * attributed to the container whose occurrence of the same entry it accompanies (memcg path, pid,
+   * or the oom/die events around it) and never opens a host-level incident; pasted lines
+   * (`fineprint classify`) match as usual.
+   */
+  attribution: z.enum(['container']).optional(),
 };
 
 export const Detector = z.union([
@@ -92,8 +99,14 @@ export const Detector = z.union([
 ]);
 export type Detector = z.infer<typeof Detector>;
 
-/** Formats `fineprint classify` reads; `auto` recognises each of them line by line. */
-export const LineFormat = z.enum(['auto', 'kmsg', 'dmesg', 'syslog', 'docker-event', 'docker-log', 'log']);
+/**
+ * Formats `fineprint classify` reads; `auto` recognises each of them line by line. `syslog` covers
+ * RFC 3164 (with or without host), RFC 5424, journalctl's short-* forms and syslogd broadcasts;
+ * `journal-json` is `journalctl -o json`; `docker-log` is `docker logs -t`, compose prefixes and
+ * Docker's json-file lines; `cri` is the CRI (containerd, CRI-O) log file format; `kernel` is bare
+ * kernel text without any prefix.
+ */
+export const LineFormat = z.enum(['auto', 'kmsg', 'dmesg', 'syslog', 'journal-json', 'docker-event', 'docker-log', 'cri', 'log', 'kernel']);
 export type LineFormat = z.infer<typeof LineFormat>;
 
 /** A real line (or several, for windows and sequences) proving a detector, or a benign look-alike. */
@@ -173,6 +186,11 @@ export const KbEntry = z
      * Required when `detection` is `audit` or `both`.
      */
     audit: z.array(z.string().min(10)).optional(),
+    /**
+     * Ids of entries whose audit findings make this failure possible (no pids limit before a fork
+     * bomb): an incident of a container that had such a finding quotes it as foreseeable.
+     */
+    foreseenBy: z.array(z.string()).optional(),
     /** Empty only for `detection: audit` (the fine print cannot be seen in events or logs). */
     detectors: z.array(Detector),
     /**

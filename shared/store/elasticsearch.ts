@@ -7,8 +7,10 @@ import type { KnowledgeBase } from '../kb/load.js';
 import type { Severity } from '../kb/schema.js';
 import { Silence } from '../silence.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { dropRiskIncidents, ElasticsearchRiskStore } from './risks-elasticsearch.js';
 import { DEFAULT_REOPEN_WINDOW_MS, type ActiveOccurrence, type IncidentPage, type IncidentQuery, type IncidentStore, type LifecycleOptions, type ResolveMark } from './index.js';
-import { FACET_SIZE, HISTOGRAM_BUCKETS, histogramOf, histogramRange, type FacetCount, type IncidentFacets } from './index.js';
+import { FACET_SIZE, HISTOGRAM_BUCKETS, histogramOf, histogramRange, type FacetCount, type HistogramRange, type IncidentFacets } from './index.js';
+import { QUERY_BUDGET_MS, queryTimeout, searchTerms, words, type QueryBudgetOptions } from './search-terms.js';
 
 /*
  * The distributed incident store, with exactly the contract of the embedded SQLite store.
@@ -47,7 +49,7 @@ const MAX_CONFLICT_RETRIES = 8;
 const MAX_MOVED_EVIDENCE = 10_000;
 const EVIDENCE_PER_INCIDENT = 100;
 
-export interface ElasticsearchStoreOptions extends LifecycleOptions {
+export interface ElasticsearchStoreOptions extends LifecycleOptions, QueryBudgetOptions {
   /** A client to use (and not close); or `url` to make one. */
   client?: Client;
   /** Elasticsearch URL, e.g. http://127.0.0.1:19200 (FINEPRINT_ELASTICSEARCH_URL). */
@@ -232,11 +234,6 @@ function month(ts: number): string {
   return `${d.getUTCFullYear()}.${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
-/** Words as the embedded store's FTS5 (unicode61) sees them: case and diacritics folded. */
-function words(text: string): string[] {
-  return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? [];
-}
-
 function iso(ts: number): string {
   return new Date(ts).toISOString();
 }
@@ -323,7 +320,10 @@ export class ElasticsearchIncidentStore implements IncidentStore {
   private readonly prefix: string;
   private readonly timeout: { requestTimeout: number };
   private readonly reopenWindowMs: number;
+  /** Search and facets: Elasticsearch's own `timeout`, reported as FP_QUERY_TIMEOUT. */
+  private readonly queryBudgetMs: number;
   private setup: Promise<void> | undefined;
+  readonly risks: ElasticsearchRiskStore;
 
   constructor(options: ElasticsearchStoreOptions) {
     const prefix = options.indexPrefix ?? 'fineprint';
@@ -332,6 +332,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
     }
     this.prefix = prefix;
     this.reopenWindowMs = options.reopenWindowMs ?? DEFAULT_REOPEN_WINDOW_MS;
+    this.queryBudgetMs = options.queryBudgetMs ?? QUERY_BUDGET_MS;
     const requestTimeout = options.requestTimeoutMs ?? 10_000;
     this.timeout = { requestTimeout };
     if (options.client) {
@@ -344,6 +345,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       throw new FineprintError('FP_CONFIG_INVALID', 'the Elasticsearch store needs a client or a url');
     }
     this.kbText = new Map(options.kb.entries.map((e) => [e.id, [e.title, e.why, ...e.fix].join('\n')]));
+    this.risks = new ElasticsearchRiskStore(this.client, this.names.risks, this.timeout, () => this.init());
   }
 
   /** Index and alias names, for tools and tests. */
@@ -354,6 +356,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       evidenceAlias: `${p}-evidence`,
       heads: `${p}-heads`,
       silences: `${p}-silences`,
+      risks: `${p}-risks`,
       incidentIndex: (ts: number) => `${p}-incidents-${month(ts)}`,
       evidenceIndex: (ts: number) => `${p}-evidence-${month(ts)}`,
     };
@@ -387,6 +390,8 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       { index: n.incidentsAlias, ignore_unavailable: true, allow_no_indices: true, properties: incidentMappings().properties ?? {} },
       this.timeout,
     );
+    await this.risks.install();
+    await dropRiskIncidents(this.client, n, this.timeout);
   }
 
   private async createIndex(index: string, mappings: estypes.MappingTypeMapping): Promise<void> {
@@ -903,6 +908,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
           allow_no_indices: true,
           track_total_hits: false,
           size: query.limit + 1,
+          timeout: `${this.queryBudgetMs}ms`,
           _source: { excludes: ['fineprint.occurrences', 'fineprint.search_terms', 'fineprint.facts'] },
           query: { bool: { filter } },
           sort: [{ 'event.end': { order: 'desc' } }, { 'fineprint.incident_id': { order: 'desc' } }],
@@ -913,6 +919,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
     } catch (error) {
       throw unavailable('search', error);
     }
+    if (res.timed_out) throw queryTimeout('search', this.queryBudgetMs);
     const docs = res.hits.hits.flatMap((h) => (h._source ? [h._source] : []));
     const page = docs.slice(0, query.limit).map(toIncident);
     const last = page.at(-1);
@@ -1013,11 +1020,9 @@ export class ElasticsearchIncidentStore implements IncidentStore {
   /** The query's filters (all but its cursor) as Elasticsearch filter clauses: search and facets share them. */
   private filters(query: IncidentQuery): estypes.QueryDslQueryContainer[] {
     const filter: estypes.QueryDslQueryContainer[] = [];
-    if (query.q) {
-      // Each word a prefix of some indexed word, all words required: the FTS5 expression of the
-      // embedded store. Built from words only, so user text is never query syntax.
-      for (const word of new Set(words(query.q))) filter.push({ prefix: { 'fineprint.search_terms': word } });
-    }
+    // Each term a prefix of some indexed word, all terms required: the FTS5 expression of the
+    // embedded store. Built from words only, so user text is never query syntax.
+    for (const term of searchTerms(query.q)) filter.push({ prefix: { 'fineprint.search_terms': term } });
     if (query.kb) filter.push({ term: { 'rule.id': query.kb } });
     if (query.host) filter.push({ term: { 'host.name': query.host } });
     if (query.severity) filter.push({ term: { 'fineprint.severity': query.severity } });
@@ -1040,19 +1045,35 @@ export class ElasticsearchIncidentStore implements IncidentStore {
   async facets(query: IncidentQuery): Promise<IncidentFacets> {
     await this.init();
     const filter = this.filters(query);
-    const search = (aggs: Record<string, estypes.AggregationsAggregationContainer>) =>
-      this.client.search<IncidentSource>(
+    const search = async (aggs: Record<string, estypes.AggregationsAggregationContainer>) => {
+      const res = await this.client.search<IncidentSource>(
         {
           index: this.names.incidentsAlias,
           ignore_unavailable: true,
           allow_no_indices: true,
           track_total_hits: true,
           size: 0,
+          timeout: `${this.queryBudgetMs}ms`,
           query: { bool: { filter } },
           aggs,
         },
         this.timeout,
       );
+      if (res.timed_out) throw queryTimeout('facets', this.queryBudgetMs);
+      return res;
+    };
+    const dateHistogram = (range: HistogramRange): estypes.AggregationsAggregationContainer => ({
+      date_histogram: {
+        field: 'event.end',
+        fixed_interval: `${range.bucketMs}ms`,
+        // Buckets start at `from`, not at multiples of the interval since the epoch.
+        offset: `+${((range.from % range.bucketMs) + range.bucketMs) % range.bucketMs}ms`,
+        min_doc_count: 1,
+        hard_bounds: { min: range.from, max: range.from + HISTOGRAM_BUCKETS * range.bucketMs - 1 },
+      },
+    });
+    // A query with both `since` and `until` has its histogram's range already: one request does all.
+    const knownRange = histogramRange(query, undefined);
     // The order of the embedded store: count descending, then value ascending.
     const terms = (field: string): estypes.AggregationsAggregationContainer => ({
       terms: { field, size: FACET_SIZE, order: [{ _count: 'desc' }, { _key: 'asc' }] },
@@ -1071,6 +1092,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
         container: terms('container.name'),
         min: { min: { field: 'event.end' } },
         max: { max: { field: 'event.end' } },
+        ...(knownRange ? { histogram: dateHistogram(knownRange) } : {}),
       });
       const aggs = res.aggregations ?? {};
       const total = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0);
@@ -1079,19 +1101,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       const range = histogramRange(query, total > 0 && typeof min === 'number' && typeof max === 'number' ? { min, max } : undefined);
       let buckets: { index: number; count: number }[] = [];
       if (range) {
-        const end = range.from + HISTOGRAM_BUCKETS * range.bucketMs - 1;
-        const histogram = await search({
-          histogram: {
-            date_histogram: {
-              field: 'event.end',
-              fixed_interval: `${range.bucketMs}ms`,
-              // Buckets start at `from`, not at multiples of the interval since the epoch.
-              offset: `+${((range.from % range.bucketMs) + range.bucketMs) % range.bucketMs}ms`,
-              min_doc_count: 1,
-              hard_bounds: { min: range.from, max: end },
-            },
-          },
-        });
+        const histogram = knownRange ? res : await search({ histogram: dateHistogram(range) });
         const agg = histogram.aggregations?.histogram as estypes.AggregationsDateHistogramAggregate | undefined;
         buckets = ((agg?.buckets ?? []) as estypes.AggregationsDateHistogramBucket[]).map((b) => ({
           index: Math.round((Number(b.key) - range.from) / range.bucketMs),

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import type { Incident, IncidentDetail, IncidentUpdate, LifecycleMark } from '../incident.js';
+import type { RiskStore } from '../risk.js';
 import type { Silence } from '../silence.js';
 import { IncidentStatus } from '../incident.js';
 import { Severity } from '../kb/schema.js';
+import { MAX_SEARCH_TERMS, MIN_TERM_LENGTH, QUERY_BUDGET_MS } from './search-terms.js';
 
 export const MAX_PAGE = 500;
 export const DEFAULT_PAGE = 50;
@@ -14,7 +16,14 @@ const timeParam = z.union([z.iso.datetime({ offset: true }), z.string().regex(/^
 /** Search parameters, shared by the REST API and both store implementations. */
 export const IncidentQuery = z
   .object({
-    q: z.string().trim().max(500).optional().describe("Full-text search over title, message, container, image and the KB entry's text; every word must match (as a prefix)."),
+    q: z
+      .string()
+      .trim()
+      .max(500)
+      .optional()
+      .describe(
+        `Full-text search over title, message, container, image and the KB entry's text; every word must match (as a prefix; case and accents ignored). Repeated words count once; words shorter than ${MIN_TERM_LENGTH} characters are left out (as a prefix they match nearly everything). More than ${MAX_SEARCH_TERMS} distinct words is a 400 \`FP_QUERY_TOO_COMPLEX\`; a search that takes longer than ${QUERY_BUDGET_MS / 1000} s answers 503 \`FP_QUERY_TIMEOUT\` (narrow it with filters).`,
+      ),
     kb: z.string().max(100).optional().describe('KB entry id, e.g. oom-kill.'),
     host: z.string().max(253).optional().describe('Host name, exactly.'),
     container: z.string().max(256).optional().describe('Container name, compose service, or container id prefix (at least 12 hex characters).'),
@@ -153,5 +162,7 @@ export interface IncidentStore {
   get(id: string): Promise<IncidentDetail | undefined>;
   /** Occurrences whose last evidence is at or after `sinceTs`. */
   activeOccurrences(sinceTs: number): Promise<ActiveOccurrence[]>;
+  /** The audit's current findings, kept apart from incidents (see shared/risk.ts). */
+  readonly risks: RiskStore;
   close(): Promise<void>;
 }

@@ -5,8 +5,10 @@ import type { KnowledgeBase } from '../kb/load.js';
 import { Silence } from '../silence.js';
 import type { SqliteDatabase } from '../sqlite.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { dropRiskIncidents, SqliteRiskStore } from './risks-sqlite.js';
 import { DEFAULT_REOPEN_WINDOW_MS, type ActiveOccurrence, type IncidentPage, type IncidentQuery, type IncidentStore, type LifecycleOptions, type ResolveMark } from './index.js';
 import { FACET_SIZE, histogramOf, histogramRange, type FacetCount, type IncidentFacets } from './index.js';
+import { QUERY_BUDGET_MS, queryTimeout, searchTerms, type QueryBudgetOptions } from './search-terms.js';
 
 interface IncidentRow {
   id: string;
@@ -79,11 +81,15 @@ CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS container_facts (host TEXT NOT NULL, id TEXT NOT NULL, observed_at INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (host, id));
 `;
 
-/** Words of a free-text query as an FTS5 expression of quoted prefix terms: user text is never syntax. */
-function ftsExpression(q: string): string | undefined {
-  const words = q.match(/[\p{L}\p{N}_]+/gu);
-  if (!words) return undefined;
-  return words.map((w) => `"${w}"*`).join(' ');
+/** The search terms of a free-text query as an FTS5 expression of quoted prefix terms: user text is never syntax. */
+function ftsExpression(q: string | undefined): string | undefined {
+  const terms = searchTerms(q);
+  return terms.length > 0 ? terms.map((w) => `"${w}"*`).join(' ') : undefined;
+}
+
+/** A value inside SQL LIKE, literally: its `%`, `_` and the escape character `\` are escaped. */
+function likeLiteral(value: string): string {
+  return value.replace(/[\\%_]/g, '\\$&');
 }
 
 function toIncident(row: IncidentRow): Incident {
@@ -208,14 +214,19 @@ export class SqliteIncidentStore implements IncidentStore {
   private readonly statements: ReturnType<typeof prepareStatements>;
   private readonly applyTransaction: (updates: IncidentUpdate[]) => Incident[];
   private readonly reopenWindowMs: number;
+  private readonly queryBudgetMs: number;
+  readonly risks: SqliteRiskStore;
 
   constructor(
     private readonly db: SqliteDatabase,
     kb: KnowledgeBase,
-    options: LifecycleOptions = {},
+    options: LifecycleOptions & QueryBudgetOptions = {},
   ) {
     this.reopenWindowMs = options.reopenWindowMs ?? DEFAULT_REOPEN_WINDOW_MS;
+    this.queryBudgetMs = options.queryBudgetMs ?? QUERY_BUDGET_MS;
     this.statements = prepareStatements(db);
+    dropRiskIncidents(db);
+    this.risks = new SqliteRiskStore(db);
     this.applyTransaction = db.transaction((updates: IncidentUpdate[]) => this.applyAll(updates));
     this.kbText = new Map(kb.entries.map((e) => [e.id, [e.title, e.why, ...e.fix].join('\n')]));
   }
@@ -351,12 +362,7 @@ export class SqliteIncidentStore implements IncidentStore {
     }
     const sql = `SELECT * FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY last_seen DESC, id DESC LIMIT ${query.limit + 1}`;
-    let rows: IncidentRow[];
-    try {
-      rows = this.db.prepare<Record<string, string | number>, IncidentRow>(sql).all(params);
-    } catch (error) {
-      throw new FineprintError('FP_STORE_UNAVAILABLE', `search failed: ${(error as Error).message}`, undefined, { cause: error });
-    }
+    const rows = [...this.rowsWithinBudget<IncidentRow>('search', sql, params)];
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     return {
@@ -425,8 +431,9 @@ export class SqliteIncidentStore implements IncidentStore {
       }
     }
     if (query.container) {
-      where.push(`(container_name = @container OR compose_service = @container OR (length(@container) >= 12 AND container_id LIKE @container || '%'))`);
+      where.push(`(container_name = @container OR compose_service = @container OR (length(@container) >= 12 AND container_id LIKE @containerIdPrefix ESCAPE '\\'))`);
       params.container = query.container;
+      params.containerIdPrefix = `${likeLiteral(query.container)}%`;
     }
     if (query.since !== undefined) {
       where.push('last_seen >= @since');
@@ -443,41 +450,86 @@ export class SqliteIncidentStore implements IncidentStore {
     return { where, params };
   }
 
+  /**
+   * The rows of a query, stopped with FP_QUERY_TIMEOUT once it runs past the budget, checked as
+   * rows arrive (better-sqlite3 cannot interrupt a step; the bounded search terms bound each one).
+   */
+  private *rowsWithinBudget<Row>(what: string, sql: string, params: Record<string, string | number>): Generator<Row> {
+    const deadline = Date.now() + this.queryBudgetMs;
+    let rows: IterableIterator<Row>;
+    try {
+      rows = this.db.prepare<Record<string, string | number>, Row>(sql).iterate(params);
+    } catch (error) {
+      throw new FineprintError('FP_STORE_UNAVAILABLE', `${what} failed: ${(error as Error).message}`, undefined, { cause: error });
+    }
+    try {
+      for (let n = 0; ; n += 1) {
+        let next: IteratorResult<Row>;
+        try {
+          next = rows.next();
+        } catch (error) {
+          throw new FineprintError('FP_STORE_UNAVAILABLE', `${what} failed: ${(error as Error).message}`, undefined, { cause: error });
+        }
+        if (next.done) return;
+        if (n % 256 === 0 && Date.now() >= deadline) throw queryTimeout(what, this.queryBudgetMs);
+        yield next.value;
+      }
+    } finally {
+      // Resets the statement when the rows are left early (budget, error, a consumer that stops).
+      rows.return?.();
+    }
+  }
+
+  /**
+   * The filter runs once: its matches go to a temporary table (only the columns counted), and
+   * every count and the histogram read that. Over budget once the matches are in: FP_QUERY_TIMEOUT.
+   */
   async facets(query: IncidentQuery): Promise<IncidentFacets> {
     const { where, params } = this.filters(query);
-    const matching = (...more: string[]) => {
-      const conditions = [...where, ...more];
-      return `FROM incidents ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}`;
-    };
-    const all = <T>(sql: string, extra: Record<string, number> = {}): T[] => {
+    const deadline = Date.now() + this.queryBudgetMs;
+    const run = <T>(sql: string, extra: Record<string, number> = {}): T[] => {
       try {
-        return this.db.prepare<Record<string, string | number>, T>(sql).all({ ...params, ...extra });
+        return this.db.prepare<Record<string, number>, T>(sql).all(extra);
       } catch (error) {
         throw new FineprintError('FP_STORE_UNAVAILABLE', `facets failed: ${(error as Error).message}`, undefined, { cause: error });
       }
     };
-    const counts = (column: string): FacetCount[] =>
-      all<FacetCount>(
-        `SELECT ${column} AS value, COUNT(*) AS count ${matching(`${column} IS NOT NULL`)} GROUP BY ${column} ORDER BY count DESC, value ASC LIMIT ${FACET_SIZE}`,
-      );
-    const [span] = all<{ total: number; min: number | null; max: number | null }>(`SELECT COUNT(*) AS total, MIN(last_seen) AS min, MAX(last_seen) AS max ${matching()}`);
-    const total = span?.total ?? 0;
-    const range = histogramRange(query, total > 0 && span?.min != null && span.max != null ? { min: span.min, max: span.max } : undefined);
-    // CAST: better-sqlite3 binds JS numbers as REAL, which makes the division fractional.
-    const buckets = range
-      ? all<{ bucket_index: number; count: number }>(
-          `SELECT CAST((last_seen - @histogramFrom) / @bucketMs AS INTEGER) AS bucket_index, COUNT(*) AS count ${matching('last_seen >= @histogramFrom')} GROUP BY bucket_index`,
-          { histogramFrom: range.from, bucketMs: range.bucketMs },
+    try {
+      this.db.exec(`CREATE TEMP TABLE IF NOT EXISTS facet_matches (kb_id TEXT, host TEXT, severity TEXT, status TEXT, container_name TEXT, last_seen INTEGER)`);
+      this.db
+        .prepare<Record<string, string | number>>(
+          `INSERT INTO facet_matches SELECT kb_id, host, severity, status, container_name, last_seen FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
         )
-      : [];
-    return {
-      total,
-      kb: counts('kb_id'),
-      host: counts('host'),
-      severity: counts('severity'),
-      status: counts('status'),
-      container: counts('container_name'),
-      histogram: histogramOf(range, buckets.map((b) => ({ index: b.bucket_index, count: b.count }))),
-    };
+        .run(params);
+    } catch (error) {
+      this.db.exec('DELETE FROM facet_matches');
+      throw new FineprintError('FP_STORE_UNAVAILABLE', `facets failed: ${(error as Error).message}`, undefined, { cause: error });
+    }
+    try {
+      if (Date.now() >= deadline) throw queryTimeout('facets', this.queryBudgetMs);
+      const counts = (column: string): FacetCount[] =>
+        run<FacetCount>(`SELECT ${column} AS value, COUNT(*) AS count FROM facet_matches WHERE ${column} IS NOT NULL GROUP BY ${column} ORDER BY count DESC, value ASC LIMIT ${FACET_SIZE}`);
+      const [span] = run<{ total: number; min: number | null; max: number | null }>(`SELECT COUNT(*) AS total, MIN(last_seen) AS min, MAX(last_seen) AS max FROM facet_matches`);
+      const total = span?.total ?? 0;
+      const range = histogramRange(query, total > 0 && span?.min != null && span.max != null ? { min: span.min, max: span.max } : undefined);
+      // CAST: better-sqlite3 binds JS numbers as REAL, which makes the division fractional.
+      const buckets = range
+        ? run<{ bucket_index: number; count: number }>(
+            `SELECT CAST((last_seen - @histogramFrom) / @bucketMs AS INTEGER) AS bucket_index, COUNT(*) AS count FROM facet_matches WHERE last_seen >= @histogramFrom GROUP BY bucket_index`,
+            { histogramFrom: range.from, bucketMs: range.bucketMs },
+          )
+        : [];
+      return {
+        total,
+        kb: counts('kb_id'),
+        host: counts('host'),
+        severity: counts('severity'),
+        status: counts('status'),
+        container: counts('container_name'),
+        histogram: histogramOf(range, buckets.map((b) => ({ index: b.bucket_index, count: b.count }))),
+      };
+    } finally {
+      this.db.exec('DELETE FROM facet_matches');
+    }
   }
 }

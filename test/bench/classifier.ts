@@ -10,7 +10,7 @@ import { compileKb, createClassifier, FactsCache, parseLine } from '../../servic
 const CID = (n: number) => n.toString(16).padStart(64, 'c');
 
 /** Lines as they come off real hosts: ~85% benign, ~5% matches, ~10% Docker lifecycle events. */
-function mixedLines(count: number): string[] {
+export function mixedLines(count: number): string[] {
   const benign = [
     (i: number) => `6,${i},${i * 1000},-;IPv6: ADDRCONF(NETDEV_CHANGE): veth${(i % 4096).toString(16)}: link becomes ready`,
     (i: number) => `6,${i},${i * 1000},-;docker0: port ${i % 16}(veth${(i % 4096).toString(16)}) entered forwarding state`,

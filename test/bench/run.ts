@@ -1,6 +1,11 @@
 // `npm run bench -- [--quick] [--only a,b] [--out FILE]`: measures each figure beside its baseline in
 // the same run, prints a table and the machine, and writes {"machine", "figures"} as JSON to FILE.
-// Figures: classifier, oom-latency, distributed (latency + pipeline throughput), footprint, search.
+// Figures: classifier, oom-latency, distributed (latency + pipeline throughput), footprint, search,
+// kb-worst-case (the 10 slowest KB detector regexes on a 16 KiB line built to make them backtrack),
+// redact (the redactor's worst time per hostile line, against the regex redactor it replaced),
+// noise (incidents per ordinary container start, and per real fault), corpus (recall and false
+// positives of `fineprint classify` on test/corpus, auto-detected and forced formats), classify (the
+// real CLI's lines/s on a large file).
 // The real services (test dockerd, Kafka, Elasticsearch) are started as needed (idempotent).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -9,13 +14,17 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../support/fineprint.js';
 import { service, type ServiceName } from '../support/services.js';
 import { classifierThroughput } from './classifier.js';
+import { cliThroughput, corpusScores } from './corpus.js';
 import { distributedFigures } from './distributed.js';
 import { collectorFootprint } from './footprint.js';
+import { kbWorstCase } from './kb-worst-case.js';
+import { redactWorstCase } from './redact.js';
+import { riskNoise } from './risk-noise.js';
 import { allInOneOomLatency, webhookLeg, type NotificationLeg, type OomLatencyResult } from './oom-latency.js';
 import { describe, describeMachine, endMachine, figure, table, type Figure } from './report.js';
 import { elasticsearchSearch, sqliteSearch, type SearchResult } from './search.js';
 
-const FIGURES = ['classifier', 'oom-latency', 'distributed', 'footprint', 'search'] as const;
+const FIGURES = ['classifier', 'oom-latency', 'distributed', 'footprint', 'search', 'kb-worst-case', 'redact', 'noise', 'corpus', 'classify'] as const;
 
 const { values } = parseArgs({
   options: { out: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' } },
@@ -31,8 +40,8 @@ const want = (name: (typeof FIGURES)[number]) => !only || only.includes(name);
 
 /** Sizes: --quick finishes every figure in under two minutes in all; the full run is the published one. */
 const size = quick
-  ? { records: 20_000, classifierMs: 1000, kills: 4, events: 20_000, windowMs: 5000, sqlite: 20_000, elasticsearch: 20_000, queries: 30 }
-  : { records: 100_000, classifierMs: 3000, kills: 50, events: 200_000, windowMs: 30_000, sqlite: 100_000, elasticsearch: 1_000_000, queries: 200 };
+  ? { records: 20_000, classifierMs: 1000, kills: 4, events: 20_000, windowMs: 5000, sqlite: 20_000, elasticsearch: 20_000, queries: 30, containers: 10 }
+  : { records: 100_000, classifierMs: 3000, kills: 50, events: 200_000, windowMs: 30_000, sqlite: 100_000, elasticsearch: 1_000_000, queries: 200, containers: 50 };
 
 const serviceScript = (name: ServiceName) => join(REPO_ROOT, 'scripts', 'services', `${name}.sh`);
 
@@ -70,7 +79,7 @@ const machine = describeMachine();
 const figures: Figure[] = [];
 const failures: string[] = [];
 const needs = new Set<ServiceName>();
-if (want('oom-latency') || want('distributed') || want('footprint')) needs.add('dockerd');
+if (want('oom-latency') || want('distributed') || want('footprint') || want('noise')) needs.add('dockerd');
 if (want('distributed') || want('footprint')) needs.add('kafka');
 if (want('distributed') || want('search')) needs.add('elasticsearch');
 await servicesUp([...needs]);
@@ -177,6 +186,104 @@ await group('search', ['elasticsearch'], async () => [
   searchFigure(await sqliteSearch(size.sqlite, size.queries), 'embedded SQLite'),
   searchFigure(await elasticsearchSearch(size.elasticsearch, size.queries), 'Elasticsearch'),
 ]);
+
+await group('noise', ['dockerd'], async () => {
+  const r = await riskNoise(size.containers);
+  const perFault = r.perFault.map((f) => `${f.kbId} ${f.incidents}`).join(', ');
+  return [
+    figure(
+      `incidents per container start, ${size.containers} ordinary containers started, restarted and stopped (${r.starts} starts); baseline: risks the audit kept for them`,
+      r.churnIncidents / r.starts,
+      'incidents',
+      r.risks / r.starts,
+      '0',
+      r.churnIncidents === 0,
+    ),
+    figure(`incidents per real fault, ${r.perFault.length} scenarios (${perFault})`, r.perFault.reduce((n, f) => n + f.incidents, 0) / r.perFault.length, 'incidents', null, 'exactly 1 each', r.perFault.every((f) => f.incidents === 1)),
+  ];
+});
+
+await group('kb-worst-case', [], () => {
+  const r = kbWorstCase();
+  const growth = (g: number) => (Number.isNaN(g) ? 'under 1 ms, growth not measured' : g === Infinity ? 'never finished' : `${g.toFixed(0)}x from 4 KiB`);
+  return r.detectors.slice(0, 10).map((d) =>
+    figure(
+      `KB worst case, 16 KiB line: ${d.id} on ${d.description} (${growth(d.growth)}); baseline: one linear scan of 16 KiB`,
+      d.ms,
+      'ms',
+      r.linearScanMs,
+      'linear, < 1 ms',
+      d.linear && d.ms < 1,
+    ),
+  );
+});
+
+await group('redact', [], async () => {
+  const r = await redactWorstCase(quick ? 3000 : 10_000);
+  const baseline = (ms: number, family: string) =>
+    ms === Infinity ? `previous regex redactor, stopped unfinished after ${r.baselineTimeoutMs / 1000} s on ${family}` : `previous regex redactor (worst: ${family})`;
+  const capped = (ms: number) => (ms === Infinity ? r.baselineTimeoutMs : ms);
+  const kib = (length: number) => (length >= 1024 * 1024 ? `${length / 1024 / 1024} MiB` : `${length / 1024} KiB`);
+  const c = r.collectorPath;
+  return [
+    ...r.worst.map((w) =>
+      figure(
+        `redactor worst case per ${kib(w.length)} line, ${r.families} hostile families (worst: ${w.family}); baseline: ${baseline(w.baselineMs, w.baselineFamily)}`,
+        w.ms,
+        'ms',
+        capped(w.baselineMs),
+        w.length <= 16 * 1024 ? '< 5 ms' : '< 1000 ms (linear)',
+        w.ms < (w.length <= 16 * 1024 ? 5 : 1000),
+      ),
+    ),
+    figure(
+      `redactor worst case per 1 MiB line as the collector takes it (cut to 16 KiB, then redacted; worst: ${c.family}); baseline: ${baseline(c.baselineMs, c.baselineFamily)}, whole line then cut`,
+      c.ms,
+      'ms',
+      capped(c.baselineMs),
+      '< 5 ms',
+      c.ms < 5,
+    ),
+  ];
+});
+
+await group('corpus', [], () => {
+  const r = corpusScores();
+  const percent = (s: { recall: number }) => s.recall * 100;
+  const what = `${r.lines} real lines in ${r.files} files${r.problems > 0 ? `, ${r.problems} invalid records skipped` : ''}`;
+  return [
+    figure(
+      `classify recall on the corpus, auto-detected formats (${r.auto.recalled} of ${r.auto.positives} positive lines, ${what}); baseline: each line's format forced`,
+      percent(r.auto),
+      '%',
+      percent(r.forced),
+      '>= 90%',
+      r.auto.recall >= 0.9,
+    ),
+    figure(
+      `classify false positives on the corpus, auto-detected formats (${r.auto.benign} benign lines, extra ids on ${r.auto.positives} positive); baseline: each line's format forced`,
+      r.auto.falsePositives,
+      'lines',
+      r.forced.falsePositives,
+      '0',
+      r.auto.falsePositives === 0 && r.forced.falsePositives === 0,
+    ),
+  ];
+});
+
+await group('classify', [], async () => {
+  const r = await cliThroughput(quick ? 200_000 : 1_000_000);
+  return [
+    figure(
+      `fineprint classify FILE, ${r.lines} lines (${r.megabytes.toFixed(0)} MB) of the classifier's mixed stream, start-up excluded; baseline: Node readline reading the same file`,
+      r.linesPerSecond,
+      'lines/s',
+      r.readlinePerSecond,
+      '-',
+      null,
+    ),
+  ];
+});
 
 const report = { machine: endMachine(machine), figures };
 console.log(`machine: ${describe(report.machine)}`);

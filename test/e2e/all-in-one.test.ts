@@ -4,8 +4,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeContainers, runContainer, testDocker } from '../support/docker.js';
-import { incidentDetail, incidentsOf, startFineprint, type RunningFineprint } from '../support/fineprint.js';
+import { removeContainers, runContainer, testDocker, waitFor } from '../support/docker.js';
+import { incidentDetail, incidentsOf, risksOf, startFineprint, type RunningFineprint } from '../support/fineprint.js';
 import { CONTAINER_SCENARIOS, injectKernelLine, KERNEL_SCENARIOS, onlyHostIncident, onlyIncident } from '../support/scenarios.js';
 
 const docker = testDocker();
@@ -48,7 +48,12 @@ describe('fineprint all-in-one on a real Docker engine', () => {
       cmd: ['sh', '-c', `echo connecting with --password=${secrets[1]}; x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo \${#x}`, '--', `--password=${secrets[1]}`],
     });
     const incident = await onlyIncident(fp.url, name, 'oom-kill');
-    const served = JSON.stringify(await incidentDetail(fp.url, incident.id)) + JSON.stringify(await incidentsOf(fp.url, {}));
+    // The audit's findings quote the command (its risks: a shell as PID 1, no init).
+    const risks = await waitFor(async () => {
+      const found = await risksOf(fp.url, { container: name });
+      return found.some((r) => r.kbId === 'sigterm-ignored') ? found : undefined;
+    }, 30_000, `the risks of ${name}`);
+    const served = JSON.stringify(await incidentDetail(fp.url, incident.id)) + JSON.stringify(await incidentsOf(fp.url, {})) + JSON.stringify(risks);
     expect(served).toContain('DB_PASSWORD');
     for (const secret of secrets) expect(served).not.toContain(secret);
     for (const file of readdirSync(fp.dataDir)) {

@@ -9,7 +9,7 @@ import { CHECK_KB_IDS } from '../../services/audit/checks.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { SEVERITY_ORDER, type Severity } from '../../shared/kb/schema.js';
 import { removeContainers, TEST_IMAGE, testDocker, testDockerSocket, waitFor } from '../support/docker.js';
-import { BIN, incidentDetail, incidentsOf, REPO_ROOT, startFineprint } from '../support/fineprint.js';
+import { BIN, incidentsOf, REPO_ROOT, risksOf, startFineprint } from '../support/fineprint.js';
 
 const docker = testDocker();
 const kb = loadKnowledgeBase();
@@ -237,43 +237,47 @@ describe('fineprint audit on the test dockerd', () => {
   });
 });
 
-describe('risk incidents: the collector audits each container that starts', () => {
-  it('files each finding as a low-severity risk incident linked to its KB entry; a clean container gets none; restarts add none', async () => {
+describe('risks: the collector audits each container that starts', () => {
+  it('keeps each finding as a risk of its container, never as an incident; a clean container has none; restarts change nothing', async () => {
     const fineprint = await startFineprint({ FINEPRINT_KMSG: 'off' });
     try {
       const keys = ['clean', 'no-memory', 'privileged', 'no-init-shell', 'restart-no'];
       const riskName = (key: string) => name(`risk-${key}`);
       for (const key of keys) await start(key, CASES[key] as Case, riskName(key));
-      const risksOf = async (key: string) => (await incidentsOf(fineprint.url, { container: riskName(key) }, { risks: true })).filter((i) => i.fingerprint.startsWith('risk:'));
+      const risksOfCase = (key: string) => risksOf(fineprint.url, { container: riskName(key) });
       for (const key of keys.filter((k) => k !== 'clean')) {
         const expected = (CASES[key] as Case).expect(daemon).sort();
         const risks = await waitFor(
           async () => {
-            const found = await risksOf(key);
+            const found = await risksOfCase(key);
             return found.length >= expected.length ? found : undefined;
           },
           60_000,
-          `the risk incidents of ${riskName(key)}`,
+          `the risks of ${riskName(key)}`,
           250,
         );
-        expect(risks.map((i) => i.kbId).sort(), key).toEqual(expected);
+        expect(risks.map((r) => r.kbId).sort(), key).toEqual(expected);
         for (const risk of risks) {
-          const entry = kb.byId.get(risk.kbId);
-          expect(risk).toMatchObject({ severity: 'low', status: 'open', title: `Risk: ${entry?.title}`, container: { name: riskName(key) } });
-          const detail = await incidentDetail(fineprint.url, risk.id);
-          expect(detail.kb?.fix.length).toBeGreaterThan(0);
-          expect(JSON.stringify(detail)).not.toContain(ENV_SECRET);
-          expect(JSON.stringify(detail)).not.toContain(ARG_SECRET);
+          expect(kb.byId.has(risk.kbId)).toBe(true);
+          expect(risk.container).toMatchObject({ name: riskName(key), id: expect.stringMatching(/^[0-9a-f]{64}$/) });
+          expect(risk.fix.length).toBeGreaterThan(0);
+          expect(JSON.stringify(risk)).not.toContain(ENV_SECRET);
+          expect(JSON.stringify(risk)).not.toContain(ARG_SECRET);
         }
+        // The audit's findings are not incidents.
+        expect(await incidentsOf(fineprint.url, { container: riskName(key) })).toEqual([]);
       }
-      // A restart repeats the findings: nothing new is filed.
-      const before = await risksOf('privileged');
+      // A restart audits again and finds the same: the same risks, first seen as before.
+      const before = await risksOfCase('privileged');
       await docker.getContainer(riskName('privileged')).restart({ t: 0 });
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      expect((await risksOf('privileged')).map((i) => [i.id, i.count])).toEqual(before.map((i) => [i.id, i.count]));
-      expect(await risksOf('clean')).toEqual([]);
-      // Risk incidents never hide outages: the scenario helpers leave them out by default.
-      expect(await incidentsOf(fineprint.url, { container: riskName('no-memory') })).toEqual([]);
+      await waitFor(
+        async () => ((await risksOfCase('privileged')).every((r) => r.lastSeen > (before[0]?.lastSeen ?? '')) ? true : undefined),
+        30_000,
+        'the restarted container to be audited again',
+        250,
+      );
+      expect((await risksOfCase('privileged')).map((r) => [r.id, r.kbId, r.firstSeen])).toEqual(before.map((r) => [r.id, r.kbId, r.firstSeen]));
+      expect(await risksOfCase('clean')).toEqual([]);
     } finally {
       await fineprint.stop();
     }

@@ -2,8 +2,8 @@
 // Elasticsearch, on a real broker and a real Elasticsearch. The all-in-one scenarios pass again and
 // hosts stay apart; the faults (processes killed, broker and Elasticsearch down) are test/faults/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeContainers, testDocker, waitFor } from '../support/docker.js';
-import { incidentDetail, incidentsOf, startRole, type RunningFineprint } from '../support/fineprint.js';
+import { removeContainers, runContainer, testDocker, waitFor } from '../support/docker.js';
+import { incidentDetail, incidentsOf, risksOf, startRole, type RunningFineprint } from '../support/fineprint.js';
 import { CONTAINER_SCENARIOS, injectKernelLine, KERNEL_SCENARIOS, oomKill, onlyHostIncident, onlyIncident } from '../support/scenarios.js';
 import { distributedEnv, startPipeline } from '../support/services.js';
 
@@ -37,6 +37,19 @@ describe('distributed scenarios through Kafka and Elasticsearch', () => {
   it.each(KERNEL_SCENARIOS)('a %s kernel line is ONE host-level incident', async (kbId, line) => {
     injectKernelLine(line);
     expect((await onlyHostIncident(api(), kbId)).host).toBe('host-a');
+  });
+
+  it("the audit's findings travel on the risks topic to Elasticsearch, never as incidents, and go with their container", async () => {
+    const name = `${PREFIX}risky`;
+    const container = await runContainer(docker, { name, cmd: ['sleep', '300'] });
+    const risks = await waitFor(async () => {
+      const found = await risksOf(api(), { container: name });
+      return found.some((r) => r.kbId === 'pids-exhausted') ? found : undefined;
+    }, 60_000, `the risks of ${name}`);
+    expect(risks.every((r) => r.host === 'host-a' && r.container?.name === name)).toBe(true);
+    expect(await incidentsOf(api(), { container: name })).toEqual([]);
+    await container.remove({ force: true });
+    await waitFor(async () => ((await risksOf(api(), { container: name })).length === 0 ? true : undefined), 60_000, `the risks of ${name} to go`);
   });
 
   it('two collectors with different host names give separate incidents per host', async () => {

@@ -114,7 +114,7 @@ describe('the incident history page in headless Chromium', () => {
     await expect.poll(() => page.evaluate(() => location.hash)).toContain('kb=oom-kill');
     await expect.poll(async () => (await page.locator('table.incidents tbody .kb').allTextContents()).every((k) => k === 'oom-kill')).toBe(true);
     expect(await listedContainers()).toContain(OOM);
-    // Risk incidents of the same entry (no memory limit) are not critical; the real OOM kill is.
+    // The severity filter narrows it further: the real OOM kill is critical.
     await page.locator('select[name="severity"]').selectOption('critical');
     await page.getByRole('button', { name: 'Search' }).click();
     await expect.poll(() => page.evaluate(() => location.hash)).toContain('severity=critical');

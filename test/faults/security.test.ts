@@ -4,7 +4,7 @@
 // log or notification, in both modes; the collectors make only read-only Docker API calls (they run
 // behind a proxy that refuses anything else).
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { removeContainers, runContainer, testDocker, testDockerSocket, waitFor }
 import { incidentDetail, incidentsOf, startFineprint, startRole, tempDataDir, TEST_TOKEN, type RunningFineprint } from '../support/fineprint.js';
 import { readTopic, topicsWithPrefix } from '../support/kafka.js';
 import { ALLOCATE } from '../support/scenarios.js';
+import { expectNoSecret as expectNoSecretIn, filesUnder, type Place } from '../support/leaks.js';
 import { distributedEnv } from '../support/services.js';
 
 const docker = testDocker();
@@ -35,23 +36,7 @@ let allInOne: RunningFineprint;
 const roles: RunningFineprint[] = [];
 const distApi = () => roles[0]?.url ?? '';
 
-/** Every place a secret could land in, with what it holds; `what` names it in a failure. */
-type Place = { what: string; text: string };
-
-function filesUnder(dir: string): Place[] {
-  return readdirSync(dir).flatMap((name) => {
-    const file = path.join(dir, name);
-    if (statSync(file).isDirectory()) return filesUnder(file);
-    // latin1: every byte as one character, so a secret in any page of the database is found.
-    return [{ what: file, text: readFileSync(file).toString('latin1') }];
-  });
-}
-
-function expectNoSecret(places: Place[]): void {
-  for (const { what, text } of places) {
-    for (const [kind, secret] of Object.entries(SECRETS)) expect(text.includes(secret), `the ${kind} secret in ${what}`).toBe(false);
-  }
-}
+const expectNoSecret = (places: Place[]) => expectNoSecretIn(places, SECRETS);
 
 beforeAll(async () => {
   await removeContainers(docker, PREFIX);

@@ -48,13 +48,20 @@ export interface RunContainerOptions {
   init?: boolean;
   labels?: Record<string, string>;
   image?: string;
+  /** Joins this container's network namespace (`--network container:<name>`) instead of none: loopback only. */
+  shareNetworkWith?: string;
+  /** Volume or bind mounts, as in `-v`: 'volume:/path'. */
+  binds?: string[];
+  /** `--hostname`; without a network the engine maps no hostname but localhost in /etc/hosts. */
+  hostname?: string;
 }
 
 const MS = 1_000_000; // the Engine API wants nanoseconds
 
 /** Creates and starts a container on the test image, always without a network. */
 export async function runContainer(docker: Docker, opts: RunContainerOptions): Promise<Docker.Container> {
-  const hostConfig: Docker.HostConfig = { NetworkMode: 'none' };
+  const hostConfig: Docker.HostConfig = { NetworkMode: opts.shareNetworkWith ? `container:${opts.shareNetworkWith}` : 'none' };
+  if (opts.binds) hostConfig.Binds = opts.binds;
   if (opts.memory !== undefined) {
     hostConfig.Memory = opts.memory;
     hostConfig.MemorySwap = opts.memorySwap ?? opts.memory;
@@ -70,6 +77,7 @@ export async function runContainer(docker: Docker, opts: RunContainerOptions): P
     name: opts.name,
     Image: opts.image ?? TEST_IMAGE,
     Cmd: opts.cmd,
+    ...(opts.hostname !== undefined && { Hostname: opts.hostname }),
     Env: opts.env ?? [],
     Labels: { 'fineprint.test': '1', ...opts.labels },
     HostConfig: hostConfig,
@@ -91,7 +99,7 @@ export async function runContainer(docker: Docker, opts: RunContainerOptions): P
   } catch (err) {
     const status = (err as { statusCode?: number }).statusCode;
     if (status === 404) {
-      throw new Error(`image ${create.Image} is missing: run "bash scripts/services/dockerd.sh start"`, { cause: err });
+      throw new Error(`image ${create.Image} is missing: run "bash scripts/services/dockerd.sh start" (and images.sh start for the systems' images)`, { cause: err });
     }
     throw err;
   }

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Incident, IncidentDetail } from '../../shared/incident.js';
+import type { IncidentRisk, Risk } from '../../shared/risk.js';
 import { PACKAGE_ROOT } from '../../shared/paths.js';
 import { testDockerSocket, waitFor } from './docker.js';
 
@@ -88,16 +89,19 @@ export async function api<T>(url: string, pathAndQuery: string, token = TEST_TOK
   return (await res.json()) as T;
 }
 
-/**
- * Incidents matching the query. Risk incidents (the audit's findings on container start) are left
- * out unless `risks` is set: the scenario tests count outages.
- */
-export async function incidentsOf(url: string, query: Record<string, string>, options: { risks?: boolean } = {}): Promise<Incident[]> {
+/** Incidents matching the query. */
+export async function incidentsOf(url: string, query: Record<string, string>): Promise<Incident[]> {
   const qs = new URLSearchParams({ limit: '500', ...query }).toString();
   const { incidents } = await api<{ incidents: Incident[] }>(url, `/api/v1/incidents?${qs}`);
-  return options.risks ? incidents : incidents.filter((i) => !i.fingerprint.startsWith('risk:'));
+  return incidents;
 }
 
-export async function incidentDetail(url: string, id: string): Promise<IncidentDetail & { kb: { why: string; fix: string[] } | null }> {
+/** Current risks (the audit's findings) matching the query. */
+export async function risksOf(url: string, query: Record<string, string>): Promise<Risk[]> {
+  const qs = new URLSearchParams({ limit: '500', ...query }).toString();
+  return (await api<{ risks: Risk[] }>(url, `/api/v1/risks?${qs}`)).risks;
+}
+
+export async function incidentDetail(url: string, id: string): Promise<IncidentDetail & { kb: { why: string; fix: string[] } | null; risks: IncidentRisk[] }> {
   return api(url, `/api/v1/incidents/${id}`);
 }

@@ -122,6 +122,13 @@ export function validateWebhook(headers: IncomingHttpHeaders, body: string, secr
   }
   if (!isObject(json)) return [...problems, 'body is not a JSON object'];
   if (json.version !== 1) problems.push('version: 1');
+  if (json.kind === 'risk-digest') {
+    // A route of kind risk: one host's current risks (README, "Notifications").
+    if (typeof json.host !== 'string' || typeof json.title !== 'string') problems.push('host and title: required');
+    if (!Array.isArray(json.risks) || json.risks.length === 0) problems.push('risks: a non-empty array');
+    else if (json.risks.some((r) => !isObject(r) || typeof r.kbId !== 'string' || typeof r.fix !== 'string' || typeof r.severity !== 'string')) problems.push('risks[]: kbId, severity and fix');
+    return problems;
+  }
   if (!['trigger', 'update', 'acknowledge', 'resolve'].includes(json.event as string)) problems.push('event: trigger, update, acknowledge or resolve');
   if (typeof json.title !== 'string' || json.title.length === 0) problems.push('title: required');
   if (!Array.isArray(json.incidents) || json.incidents.length === 0) problems.push('incidents: a non-empty array');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Evidence, IncidentUpdate } from '../../shared/incident.js';
 import { IncidentQuery, type IncidentStore } from '../../shared/store/index.js';
+import { riskStoreContract } from './risk-store-contract.js';
 
 /**
  * One contract for every incident store (embedded SQLite, Elasticsearch): the same updates give
@@ -123,6 +124,26 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       const all = (await store.search(query({ limit: 500 }))).incidents;
       expect(all.map((i) => i.id)).toEqual(seen);
       expect(all.map((i) => Date.parse(i.lastSeen))).toEqual([...all.map((i) => Date.parse(i.lastSeen))].sort((a, b) => b - a));
+      await store.close();
+    });
+
+    it('searches bounded terms: repeats count once, one-letter words are left out, more than 16 words is refused; container text is literal', async () => {
+      const store = await open();
+      await store.apply([
+        signal({ fingerprint: 'disk-full|h1|ctr:writer', kbId: 'disk-full', title: 'Disk full', container: { id: CID, name: 'writer', image: 'busybox' }, evidence: { eventId: 'w1', message: 'No space left on device' } }),
+        signal({ fingerprint: 'oom-kill|h1|ctr:hog', container: { id: BID, name: 'hog', image: 'busybox' }, evidence: { eventId: 'o1', ts: base + 1000 } }),
+      ]);
+      const kbIds = async (q: Record<string, unknown>) => (await store.search(query(q))).incidents.map((i) => i.kbId);
+      expect(await kbIds({ q: 'space space SPACE a b c d e f g h i j k l m n o p q r s t u v w x y z' })).toEqual(['disk-full']);
+      expect(await kbIds({ q: Array.from({ length: 250 }, (_, i) => 'abcdefghijklmnopqrstuvwxyz'[i % 26]).join(' ') })).toEqual(['oom-kill', 'disk-full']);
+      const seventeen = Array.from({ length: 17 }, (_, i) => `word${i}`).join(' ');
+      await expect(store.search(query({ q: seventeen }))).rejects.toMatchObject({ code: 'FP_QUERY_TOO_COMPLEX', status: 400 });
+      await expect(store.facets(query({ q: seventeen }))).rejects.toMatchObject({ code: 'FP_QUERY_TOO_COMPLEX', status: 400 });
+      expect(await kbIds({ q: Array.from({ length: 16 }, () => 'space device').join(' ') })).toEqual(['disk-full']);
+      // SQL LIKE wildcards in a container id prefix are characters, not patterns.
+      expect(await kbIds({ container: '____________' })).toEqual([]);
+      expect(await kbIds({ container: '%%%%%%%%%%%%' })).toEqual([]);
+      expect(await kbIds({ container: BID.slice(0, 12) })).toEqual(['oom-kill']);
       await store.close();
     });
 
@@ -290,4 +311,5 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       await store.close();
     });
   });
+  riskStoreContract(name, open);
 }

@@ -175,3 +175,27 @@ describe('REST API on the real embedded store', () => {
     }
   });
 });
+
+describe('incident lists stay small whatever the messages', () => {
+  it('cuts each listed message to 512 characters; the incident itself has it whole', async () => {
+    const db = openDatabase(':memory:');
+    const store = new SqliteIncidentStore(db, kb);
+    const long = `container oom hog ${'x'.repeat(16_000)}`;
+    await store.apply([oomKillSignal(long)]);
+    const app = await buildServer({
+      store,
+      kb,
+      metrics: new MetricsRegistry(),
+      notifier: notifierWithoutReceivers(db, store, kb),
+      tokens: [{ name: 'admin', token: TOKEN, scope: 'admin' }],
+      health: async () => ({ store: { ok: true } }),
+    });
+    try {
+      const [listed] = (await app.inject({ url: '/api/v1/incidents', headers: auth })).json().incidents;
+      expect(listed.message).toBe(long.slice(0, 512));
+      expect((await app.inject({ url: `/api/v1/incidents/${listed.id}`, headers: auth })).json().message).toBe(long);
+    } finally {
+      await app.close();
+    }
+  });
+});

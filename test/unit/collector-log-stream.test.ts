@@ -27,13 +27,26 @@ describe('LogDemuxer', () => {
 
 describe('LineSplitter', () => {
   it('keeps incomplete lines and split UTF-8 characters for the next chunk', () => {
-    const splitter = new LineSplitter();
+    const splitter = new LineSplitter(1024);
     const bytes = Buffer.from('héllo\nwor');
     expect(splitter.push(bytes.subarray(0, 2))).toEqual([]);
     expect(splitter.push(bytes.subarray(2))).toEqual(['héllo']);
     expect(splitter.push(Buffer.from('ld\n\nlast'))).toEqual(['world', '']);
     expect(splitter.end()).toEqual(['last']);
     expect(splitter.end()).toEqual([]);
+  });
+
+  it('keeps the first bytes of an over-long line and skips the rest up to its newline, whatever the chunks', () => {
+    const long = `${'x'.repeat(10)}${'y'.repeat(3 * 1024 * 1024)}`;
+    const bytes = Buffer.from(`short\n${long}\nafter\n${long}`);
+    for (const size of [1000, 65536, bytes.length]) {
+      const splitter = new LineSplitter(10);
+      const lines: string[] = [];
+      for (let i = 0; i < bytes.length; i += size) lines.push(...splitter.push(bytes.subarray(i, i + size)));
+      lines.push(...splitter.end());
+      expect(lines, `chunks of ${size}`).toEqual(['short', 'x'.repeat(10), 'after', 'x'.repeat(10)]);
+      expect(splitter.droppedBytes).toBe(2 * 3 * 1024 * 1024);
+    }
   });
 });
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { FineprintError } from '../../../shared/errors.js';
 import type { Incident } from '../../../shared/incident.js';
 import { Duration, SEVERITY_ORDER, Severity } from '../../../shared/kb/schema.js';
-import { globRegExp } from '../../../shared/glob.js';
+import { compileGlob } from '../../../shared/glob.js';
 
 /**
  * The notification config file (`FINEPRINT_NOTIFY_CONFIG`, YAML or JSON): receivers (where
@@ -63,8 +63,17 @@ const Glob = z.string().min(1).max(256);
 export const GroupLabel = z.enum(['kb', 'host', 'container', 'severity']);
 export type GroupLabel = z.infer<typeof GroupLabel>;
 
+/** What a route notifies: incidents, or the audit's risks as one daily digest per host. */
+export const RouteKind = z.enum(['incident', 'risk']);
+
 export const Route = z
   .object({
+    /**
+     * `incident` (default): incidents as they change. `risk`: the current risks (the audit's findings)
+     * as one digest per host a day, filtered by `severity`, `kb`, `tag` and `host` (grouping and
+     * intervals do not apply); risks are never notified without such a route. Slack and webhook only.
+     */
+    kind: RouteKind.default('incident'),
     /** Receivers (by name) that get this route's notifications. */
     receivers: z.array(Name).min(1),
     /** A severity: that one or higher; a list: exactly those. */
@@ -102,9 +111,14 @@ export const NotifyConfig = z
       if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: ['receivers', i, 'name'], message: `duplicate receiver name "${r.name}"` });
       names.add(r.name);
     });
+    const types = new Map(config.receivers.map((r) => [r.name, r.type]));
     config.routes.forEach((route, i) =>
       route.receivers.forEach((name, j) => {
         if (!names.has(name)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'receivers', j], message: `no receiver named "${name}"` });
+        const type = types.get(name);
+        if (route.kind === 'risk' && type !== undefined && type !== 'slack' && type !== 'webhook') {
+          ctx.addIssue({ code: 'custom', path: ['routes', i, 'receivers', j], message: `a risk digest goes to slack or webhook receivers, not ${type} ("${name}")` });
+        }
       }),
     );
   });
@@ -136,7 +150,7 @@ export function loadNotifyConfig(path: string | undefined): NotifyConfig {
 /** The incident fields routes look at, plus its KB entry's tags. */
 export type Routable = Pick<Incident, 'kbId' | 'severity' | 'host' | 'container' | 'compose'>;
 
-/** A route compiled once: globs to regular expressions. */
+/** A route compiled once: globs to matchers. */
 export interface CompiledRoute extends Route {
   index: number;
   matches(incident: Routable, tags: readonly string[]): boolean;
@@ -144,8 +158,8 @@ export interface CompiledRoute extends Route {
 
 export function compileRoutes(routes: readonly Route[]): CompiledRoute[] {
   return routes.map((route, index) => {
-    const kb = route.kb === undefined ? undefined : globRegExp(route.kb);
-    const host = route.host === undefined ? undefined : globRegExp(route.host);
+    const kb = route.kb === undefined ? undefined : compileGlob(route.kb);
+    const host = route.host === undefined ? undefined : compileGlob(route.host);
     const severity = route.severity;
     const severityOk = (s: Incident['severity']): boolean =>
       severity === undefined || (Array.isArray(severity) ? severity.includes(s) : SEVERITY_ORDER.indexOf(s) >= SEVERITY_ORDER.indexOf(severity));
@@ -154,18 +168,18 @@ export function compileRoutes(routes: readonly Route[]): CompiledRoute[] {
       index,
       matches: (incident, tags) =>
         severityOk(incident.severity) &&
-        (kb === undefined || kb.test(incident.kbId)) &&
-        (host === undefined || host.test(incident.host)) &&
+        (kb === undefined || kb(incident.kbId)) &&
+        (host === undefined || host(incident.host)) &&
         (route.tag === undefined || tags.includes(route.tag)),
     };
   });
 }
 
-/** The routes an incident takes, in order: the first match, and the next ones while `continue` is set. */
+/** The routes an incident takes, in order: the first match, and the next ones while `continue` is set. Risk routes take no incident. */
 export function routesFor(routes: readonly CompiledRoute[], incident: Routable, tags: readonly string[]): CompiledRoute[] {
   const taken: CompiledRoute[] = [];
   for (const route of routes) {
-    if (!route.matches(incident, tags)) continue;
+    if (route.kind !== 'incident' || !route.matches(incident, tags)) continue;
     taken.push(route);
     if (!route.continue) break;
   }

@@ -5,11 +5,13 @@ import type { MetricsRegistry } from '../../../shared/metrics.js';
 import type { Notifier } from '../../../shared/notification.js';
 import type { Silence } from '../../../shared/silence.js';
 import type { SqliteDatabase } from '../../../shared/sqlite.js';
+import type { RiskStore } from '../../../shared/risk.js';
 import { IncidentQuery, type IncidentStore } from '../../../shared/store/index.js';
 import { ALERTMANAGER_REPOST_MS, compileRoutes, DEFAULT_GROUP_WAIT_MS, routesFor, type NotifyConfig, type Receiver } from './config.js';
 import { Deliverer, sinkOf } from './deliver.js';
 import { flushGroup, groupKey } from './grouping.js';
 import { Outbox, type GroupPlan, type GroupRow } from './outbox.js';
+import { createRiskDigests } from './risk-digest.js';
 
 export { loadNotifyConfig } from './config.js';
 
@@ -29,6 +31,8 @@ export interface NotifierOptions {
    * but a crash kept from `observe()` is observed then (see `changesFromStore`).
    */
   changedSince: (ts: number) => Promise<Incident[]>;
+  /** The current risks, for the daily digests of `kind: risk` routes (none without it). */
+  risks?: RiskStore;
   metrics: MetricsRegistry;
   log: Logger;
   /** Delivery loop period (ms, default 100): the latency added after group_wait. */
@@ -71,6 +75,9 @@ export function createNotifier(options: NotifierOptions): Notifier {
   const deliverer = new Deliverer(outbox, receivers, metrics, log);
   const tickMs = options.tickMs ?? 100;
   const incidentUrl = (id: string): string => `${options.publicUrl().replace(/\/+$/, '')}/#/incidents/${encodeURIComponent(id)}`;
+  const digests = options.risks
+    ? createRiskDigests({ db, outbox, risks: options.risks, routes, receivers, kb, risksUrl: () => `${options.publicUrl().replace(/\/+$/, '')}/#/risks` })
+    : undefined;
 
   const plan = (incident: Incident): GroupPlan[] => {
     const tags = kb.byId.get(incident.kbId)?.tags ?? [];
@@ -124,6 +131,8 @@ export function createNotifier(options: NotifierOptions): Notifier {
       await flushDue(now);
       deliverer.attemptDue(now);
       metrics.pending.set({}, outbox.pendingCount());
+      // Last: reading the risks cannot hold up incident notifications; queued digests go next tick.
+      await digests?.queueDue(now);
     } catch (error) {
       log.error({ err: error }, 'The notification loop failed; trying again.');
     }

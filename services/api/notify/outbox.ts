@@ -221,6 +221,13 @@ export class Outbox {
     })();
   }
 
+  /** Queues one delivery outside any incident group (a risk digest), in the caller's transaction if any. */
+  enqueue(groupKey: string, receiver: string, type: string, body: string, now: number): void {
+    this.db
+      .prepare(`INSERT INTO notify_outbox (group_key, receiver, type, event, body, state, created_at, next_attempt_at) VALUES (?, ?, ?, 'trigger', ?, 'pending', ?, ?)`)
+      .run(groupKey, receiver, type, body, now, now);
+  }
+
   /**
    * Pending deliveries due now, oldest first, at most one per group (a group's notifications go
    * out in order: a resolve never overtakes its trigger). `skip`: ids already in flight.

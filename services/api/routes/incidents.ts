@@ -4,9 +4,15 @@ import { FineprintError } from '../../../shared/errors.js';
 import { Incident, IncidentDetail } from '../../../shared/incident.js';
 import { KbEntry } from '../../../shared/kb/schema.js';
 import { DeliveryStatus } from '../../../shared/notification.js';
+import { cutText } from '../../../shared/redact.js';
+import { foreseeableRisks, IncidentRisk } from '../../../shared/risk.js';
 import { IncidentFacets, IncidentQuery } from '../../../shared/store/index.js';
 
+/** Characters of an incident's message a list carries (the detail has it whole, 16 KiB at most). */
+const MAX_LISTED_MESSAGE = 512;
+
 const IncidentPage = z.object({
+  /** Each with its message cut to MAX_LISTED_MESSAGE characters: a page of 500 stays small. */
   incidents: z.array(Incident),
   /** Pass as `cursor` for the next page; null on the last page. */
   nextCursor: z.string().nullable(),
@@ -17,6 +23,8 @@ const { id, title, why, fix, references, talk } = KbEntry.shape;
 const IncidentWithKb = IncidentDetail.extend({
   notifications: z.array(DeliveryStatus),
   kb: z.object({ id, title, why, fix, references, talk }).nullable(),
+  /** What the audit had found on the container that made this possible (its KB entry's `foreseenBy`). */
+  risks: z.array(IncidentRisk),
 });
 
 const IncidentParams = z.object({ id: z.string().min(1).max(64).regex(/^[\w-]+$/, 'an incident id') }).strict();
@@ -24,7 +32,8 @@ const IncidentParams = z.object({ id: z.string().min(1).max(64).regex(/^[\w-]+$/
 /** Incident search, facets and detail: GET /api/v1/incidents, /incidents/facets, /incidents/:id. */
 export async function incidentRoutes(app: FastifyInstance): Promise<void> {
   app.get('/incidents', { schema: { summary: 'Search incidents, most recent first', querystring: IncidentQuery, response: { 200: IncidentPage } } }, async (request) => {
-    return app.services.store.search(request.query as IncidentQuery);
+    const page = await app.services.store.search(request.query as IncidentQuery);
+    return { ...page, incidents: page.incidents.map((incident) => ({ ...incident, message: cutText(incident.message, MAX_LISTED_MESSAGE) })) };
   });
 
   // Before /incidents/:id, which would otherwise read `facets` as an id.
@@ -50,6 +59,7 @@ export async function incidentRoutes(app: FastifyInstance): Promise<void> {
       ...incident,
       notifications: await app.services.notifier.deliveries(id),
       kb: entry ? { id: entry.id, title: entry.title, why: entry.why, fix: entry.fix, references: entry.references, talk: entry.talk } : null,
+      risks: foreseeableRisks(entry?.foreseenBy, incident.facts?.risks),
     };
   });
 }

@@ -1,10 +1,11 @@
-// The incident history page: hash routes (#/incidents, #/incidents/<id>, #/kb, #/kb/<id>) that
+// The incident history page: hash routes (#/incidents, #/incidents/<id>, #/risks, #/kb, #/kb/<id>) that
 // notification links point at, over the bearer-token API. No framework, no build step.
 import { ApiError, token, whenUnauthorized } from './api.js';
 import { h, mount } from './dom.js';
 import { incidentDetail } from './incident.js';
 import { incidentList } from './incidents.js';
 import { kbEntry, kbList } from './kb.js';
+import { riskList } from './risks.js';
 
 const main = document.getElementById('main');
 const logout = document.getElementById('logout');
@@ -43,8 +44,9 @@ async function route() {
     if (parts[0] === 'kb' && parts[1]) await kbEntry(main, parts[1], controller.signal);
     else if (parts[0] === 'kb') await kbList(main, controller.signal);
     else if (parts[0] === 'incidents' && parts[1]) await incidentDetail(main, parts[1], controller.signal);
+    else if (parts[0] === 'risks') await riskList(main, new URLSearchParams(qs), controller.signal);
     else await incidentList(main, new URLSearchParams(qs), controller.signal);
-    document.title = `fineprint · ${main.querySelector('h1')?.textContent ?? (parts[0] === 'kb' ? 'knowledge base' : 'incidents')}`;
+    document.title = `fineprint · ${main.querySelector('h1')?.textContent ?? (parts[0] === 'kb' ? 'knowledge base' : parts[0] === 'risks' ? 'risks' : 'incidents')}`;
   } catch (error) {
     if (error.name === 'AbortError' || (error instanceof ApiError && error.status === 401)) return;
     mount(main, h('p', { class: 'error' }, error instanceof ApiError && error.status === 404 ? `Not found: ${error.message}` : `Could not load this page: ${error.message}`));

@@ -23,6 +23,7 @@ export async function incidentDetail(root, id, signal) {
       summary(incident),
     ),
     actions(incident, reload),
+    incident.risks?.length ? foreseeable(incident.risks) : null,
     incident.kb ? kbSection(incident.kb) : null,
     timeline(incident.evidence),
     incident.facts ? facts(incident.facts) : null,
@@ -105,6 +106,14 @@ function actions(incident, reload) {
     h('div', { class: 'lifecycle' }, comment, ack, resolve),
     silenceForm,
     result);
+}
+
+/** The audit's findings on this container that made the incident possible: it was foreseeable. */
+function foreseeable(risks) {
+  return h('section', { class: 'foreseeable', 'aria-label': 'Foreseeable' },
+    h('h2', {}, 'This was foreseeable'),
+    h('ul', {}, risks.map((r) =>
+      h('li', {}, h('a', { href: `#/kb/${encodeURIComponent(r.kbId)}` }, r.kbId), ': ', r.message, h('div', { class: 'risk-fix' }, 'Fix: ', h('code', {}, r.fix))))));
 }
 
 function kbSection(kb) {

@@ -1,26 +1,28 @@
 import type { Producer } from 'kafkajs';
-import { recordKey } from '../../../shared/event.js';
+import { recordKey, RECORD_VERSION } from '../../../shared/event.js';
 import { SCHEMA_VERSION_HEADER } from '../../../shared/kafka/consume.js';
 import { sendInOrder } from '../../../shared/kafka/produce.js';
+import type { Topics } from '../../../shared/kafka/topics.js';
+import { RISK_RECORD_VERSION, riskRecordKey } from '../../../shared/risk-record.js';
 import type { RecordBatch } from '../../../shared/transport.js';
-import { RECORD_VERSION } from '../../../shared/event.js';
 
 /**
- * Forwards the collector's on-disk buffer to the events topic. The buffer's offset advances only
- * after Kafka acknowledged the batch on all in-sync replicas, so a broker outage loses nothing: the
- * buffer grows (bounded, see FINEPRINT_BUFFER_MAX_RECORDS) and drains when the broker is back.
+ * Forwards the collector's on-disk buffer to Kafka: events and facts to the events topic, risk
+ * records to the risks topic. The buffer's offset advances only after Kafka acknowledged the batch
+ * on all in-sync replicas, so a broker outage loses nothing: the buffer grows (bounded, see
+ * FINEPRINT_BUFFER_MAX_RECORDS) and drains when the broker is back.
  */
-export function kafkaEventsSink(producer: Producer, topic: string): (batch: RecordBatch) => Promise<void> {
+export function kafkaRecordsSink(producer: Producer, topics: Pick<Topics, 'events' | 'risks'>): (batch: RecordBatch) => Promise<void> {
   return async ({ records }) => {
-    if (records.length === 0) return;
-    await sendInOrder(
-      producer,
-      topic,
-      records.map((record) => ({
-        key: recordKey(record),
-        value: JSON.stringify(record),
-        headers: { [SCHEMA_VERSION_HEADER]: String(RECORD_VERSION) },
-      })),
+    const events = records.flatMap((record) =>
+      record.type === 'risks' ? [] : [{ key: recordKey(record), value: JSON.stringify(record), headers: { [SCHEMA_VERSION_HEADER]: String(RECORD_VERSION) } }],
     );
+    const risks = records.flatMap((record) =>
+      record.type === 'risks'
+        ? [{ key: riskRecordKey(record.risks), value: JSON.stringify(record.risks), headers: { [SCHEMA_VERSION_HEADER]: String(RISK_RECORD_VERSION) } }]
+        : [],
+    );
+    if (events.length > 0) await sendInOrder(producer, topics.events, events);
+    if (risks.length > 0) await sendInOrder(producer, topics.risks, risks);
   };
 }

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { RECORD_VERSION, type NormalizedEvent } from '../../../shared/event.js';
-import { redactText } from '../../../shared/redact.js';
+import { cutText, redactText } from '../../../shared/redact.js';
 import { Batcher } from '../batcher.js';
 import { DOCKER_TIMEOUT_MS, inspectContainer, isNotFound, sleep } from '../docker-api.js';
 import { LineSplitter, LogDemuxer, parseTimestampedLine, type LogStreamName } from '../log-stream.js';
@@ -22,6 +22,12 @@ const NAME = 'container-logs';
 const WATERMARK_KEY = 'container-logs';
 const cursorKey = (containerId: string) => `logs:${containerId}`;
 const MAX_MESSAGE = 16384;
+/**
+ * Bytes kept of one log line: its timestamp and more than MAX_MESSAGE characters (at most 3 UTF-8
+ * bytes each), so that the redactor still sees a cut line as cut. The rest of a longer line is
+ * skipped: nothing downstream looks past MAX_MESSAGE.
+ */
+const MAX_LINE_BYTES = 64 + 4 * MAX_MESSAGE;
 /** After `die`, how long a follower gets to deliver its last lines before it is cut and the rest fetched. */
 const FOLLOWER_GRACE_MS = 2000;
 
@@ -133,7 +139,9 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
     const key = `${stream}:${index}`;
     if (isAtOrBefore(session.since, parsed.t, key)) return;
     c.position = advance(c.position, parsed.t, key);
-    if (!options.accept(parsed.message)) return;
+    // The filter sees what the event would keep, so its work per line is bounded too.
+    const message = cutText(parsed.message, MAX_MESSAGE);
+    if (!options.accept(message)) return;
     if (!takeToken(c)) {
       metrics.discarded.inc({ source: NAME, reason: 'rate_limit' });
       return;
@@ -148,7 +156,7 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
         kind: 'log',
         source: NAME,
         ts: nanosToMs(parsed.t),
-        message: redactText(parsed.message).slice(0, MAX_MESSAGE),
+        message: redactText(parsed.message, MAX_MESSAGE),
         container: { id: c.id, name: c.name, image: c.image },
         log: { stream },
       },
@@ -158,7 +166,7 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
   /** Feeds raw logs API bytes (multiplexed unless TTY) to a session; `end` flushes unterminated lines. */
   function reader(c: Tracked, session: Session) {
     const demuxer = c.tty ? undefined : new LogDemuxer();
-    const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() };
+    const splitters = { stdout: new LineSplitter(MAX_LINE_BYTES), stderr: new LineSplitter(MAX_LINE_BYTES) };
     const before = c.position;
     const commit = () => {
       const position = c.position;

@@ -3,9 +3,9 @@ import { RECORD_VERSION, type NormalizedEvent } from '../../../shared/event.js';
 import { redactText } from '../../../shared/redact.js';
 import { Batcher } from '../batcher.js';
 import { DOCKER_TIMEOUT_MS, inspectContainer, sleep } from '../docker-api.js';
-import { createStartAudit } from '../audit-on-start.js';
+import { createAuditor } from '../audit-on-start.js';
 import { containerFacts, redactValues } from '../facts.js';
-import { LineSplitter } from '../log-stream.js';
+import { CompactJsonReader, EVENT_POLICY } from '../compact-json.js';
 import {
   advance,
   decodePosition,
@@ -33,12 +33,19 @@ export interface DockerEventsListener {
   onEvent(event: NormalizedEvent): void;
   /** Called after each reconnect (not the first connect): events may have been missed meanwhile. */
   onReconnect(): void;
+  /** Called with each container inspect (on create, start, die, oom... and when reconciling). */
+  onInspect?(info: Docker.ContainerInspectInfo): void;
 }
 
 export interface DockerEventsOptions {
   listener?: DockerEventsListener;
-  /** Audit each container that starts and send its findings as `audit` events. Default true. */
+  /**
+   * Audit each container that starts (and everything after each connect) and send its findings as
+   * risk records; they also ride along with its facts. Default true.
+   */
   auditOnStart?: boolean;
+  /** Re-audit every running container and the daemon this often, ms; 0: only after each connect. Default 1 h. */
+  auditIntervalMs?: number;
   /** Longest pause between reconnect attempts, ms. Default 5000. */
   maxBackoffMs?: number;
 }
@@ -52,7 +59,15 @@ interface RawEvent {
 
 type WorkItem =
   | { kind: 'event'; raw: RawEvent; t: bigint }
-  | { kind: 'reconcile'; since: bigint; replayedDies: Promise<Set<string>>; connected: () => void };
+  | { kind: 'reconcile'; since: bigint; replayedDies: Promise<Set<string>>; connected: () => void }
+  | { kind: 'audit' };
+
+/** What a failed work item counts as and logs. */
+const FAILURES: Record<WorkItem['kind'], [errorType: string, message: string]> = {
+  event: ['event_failed', 'Could not process a Docker event.'],
+  reconcile: ['reconcile_failed', 'Could not reconcile containers after connecting.'],
+  audit: ['audit_failed', 'Could not re-audit the containers and the daemon.'],
+};
 
 function render(type: string, action: string, id: string, attributes: Record<string, string>): string {
   const attrs = Object.keys(attributes)
@@ -81,7 +96,8 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
   /** Newest event read; a reconnect resumes here. */
   let position: Position;
   const recent = new Set<string>();
-  const startAudit = options.auditOnStart === false ? undefined : createStartAudit(docker, ctx.host, log);
+  const auditor = options.auditOnStart === false ? undefined : createAuditor(docker, ctx.host, log);
+  let auditTimer: NodeJS.Timeout | undefined;
   const queue: WorkItem[] = [];
   let working: Promise<void> | undefined;
   let stopping = false;
@@ -109,10 +125,12 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
     for (let item = queue.shift(); item; item = queue.shift()) {
       try {
         if (item.kind === 'event') await handleEvent(item.raw, item.t);
+        else if (item.kind === 'audit') await reaudit();
         else await reconcile(item.since, item.replayedDies);
       } catch (err) {
-        metrics.errors.inc({ stage: 'processing', error_type: item.kind === 'event' ? 'event_failed' : 'reconcile_failed' });
-        log.error({ err }, item.kind === 'event' ? 'Could not process a Docker event.' : 'Could not reconcile containers after connecting.');
+        const [errorType, message] = FAILURES[item.kind];
+        metrics.errors.inc({ stage: 'processing', error_type: errorType });
+        log.error({ err }, message);
       } finally {
         if (item.kind === 'reconcile') item.connected();
       }
@@ -122,7 +140,11 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
   async function sendFacts(containerId: string): Promise<Docker.ContainerInspectInfo | undefined> {
     try {
       const info = await inspectContainer(docker, containerId);
-      if (info) batcher.push({ type: 'facts', facts: containerFacts(ctx.host, info) });
+      if (info) {
+        const facts = containerFacts(ctx.host, info);
+        batcher.push({ type: 'facts', facts: auditor ? { ...facts, risks: await auditor.findings(info) } : facts });
+        options.listener?.onInspect?.(info);
+      }
       return info;
     } catch (err) {
       metrics.errors.inc({ stage: 'processing', error_type: 'inspect_failed' });
@@ -155,8 +177,10 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
     const baseAction = action.split(':')[0] ?? action;
     const isContainer = /^[0-9a-f]{64}$/.test(actorId);
     const inspected = isContainer && FACTS_ACTIONS.has(baseAction) ? await sendFacts(actorId) : undefined;
-    if (startAudit && inspected && baseAction === 'start') {
-      for (const risk of await startAudit(inspected, nanosToMs(t))) emit(risk);
+    if (auditor && inspected && baseAction === 'start') batcher.push({ type: 'risks', risks: await auditor.container(inspected, nanosToMs(t)) });
+    if (auditor && isContainer && baseAction === 'destroy') {
+      const removed = { id: actorId, name: attributes.name ?? '', image: attributes.image ?? '' };
+      batcher.push({ type: 'risks', risks: auditor.removed(removed, nanosToMs(t)) });
     }
     const exitCode = baseAction === 'die' ? Number.parseInt(attributes.exitCode ?? '', 10) : Number.NaN;
     emit(
@@ -194,10 +218,11 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
       abortSignal: AbortSignal.timeout(DOCKER_TIMEOUT_MS),
     } as unknown as Docker.GetEventsOptions);
     const ids = new Set<string>();
-    const splitter = new LineSplitter();
+    const reader = new CompactJsonReader(EVENT_POLICY);
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      for (const line of splitter.push(chunk)) {
-        const id = (JSON.parse(line) as RawEvent).Actor?.ID;
+      for (const line of reader.push(chunk)) {
+        if ('error' in line) throw new Error(`Unreadable replayed die event: ${line.error}.`);
+        const id = (JSON.parse(line.json) as RawEvent).Actor?.ID;
         if (id) ids.add(id);
       }
     }
@@ -209,9 +234,41 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
       log.warn({ err }, 'Could not read the replayed die events; reconciling every container that finished since the cursor.');
       return new Set<string>();
     });
+    const listedAt = Date.now();
     const containers = await docker.listContainers({ all: true, abortSignal: AbortSignal.timeout(DOCKER_TIMEOUT_MS) });
+    const inspected: Docker.ContainerInspectInfo[] = [];
+    await reconcileContainers(containers, inspected, since, replayed);
+    await sendPosture(inspected, containers, listedAt);
+  }
+
+  /**
+   * Sends the audit of the daemon and every running container, and which containers exist, as of
+   * `listedAt` (taken before the listing): a container started since is audited at its own start,
+   * later, and its risks are never taken for those of a container removed unseen.
+   */
+  async function sendPosture(inspected: readonly Docker.ContainerInspectInfo[], containers: readonly Docker.ContainerInfo[], listedAt: number): Promise<void> {
+    if (!auditor) return;
+    for (const risks of await auditor.posture(inspected, containers.map((c) => c.Id), listedAt)) batcher.push({ type: 'risks', risks });
+  }
+
+  /** The periodic audit: every running container and the daemon. */
+  async function reaudit(): Promise<void> {
+    const listedAt = Date.now();
+    const containers = await docker.listContainers({ all: true, abortSignal: AbortSignal.timeout(DOCKER_TIMEOUT_MS) });
+    const inspected: Docker.ContainerInspectInfo[] = [];
+    for (const summary of containers) {
+      if (summary.State !== 'running') continue;
+      // Removed since the listing: nothing to audit (inspectContainer answers undefined).
+      const info = await inspectContainer(docker, summary.Id);
+      if (info) inspected.push(info);
+    }
+    await sendPosture(inspected, containers, listedAt);
+  }
+
+  async function reconcileContainers(containers: readonly Docker.ContainerInfo[], inspected: Docker.ContainerInspectInfo[], since: bigint, replayed: Set<string>): Promise<void> {
     for (const summary of containers) {
       const info = await sendFacts(summary.Id);
+      if (info) inspected.push(info);
       const finishedAt = info ? rfc3339ToNanos(info.State.FinishedAt) : undefined;
       if (!info || finishedAt === undefined || finishedAt <= since || replayed.has(info.Id)) continue;
       const name = info.Name.replace(/^\//, '');
@@ -250,18 +307,19 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
     // Queued before any event of this stream, so reconciled records precede the live ones.
     enqueue({ kind: 'reconcile', since, replayedDies: replayedDies(since), connected });
     if (!first) options.listener?.onReconnect();
-    const splitter = new LineSplitter();
+    const reader = new CompactJsonReader(EVENT_POLICY);
     await new Promise<void>((resolve) => {
       stream.on('data', (chunk: Buffer) => {
-        for (const line of splitter.push(chunk)) {
-          // timeNano exceeds Number.MAX_SAFE_INTEGER: read it from the text, never through JSON.parse.
-          const timeNano = /"timeNano":(\d+)/.exec(line)?.[1];
+        for (const line of reader.push(chunk)) {
           try {
+            if ('error' in line) throw new Error(line.error);
+            // timeNano exceeds Number.MAX_SAFE_INTEGER: read it from the text, never through JSON.parse.
+            const timeNano = /"timeNano":(\d+)/.exec(line.json)?.[1];
             if (!timeNano) throw new Error('event without timeNano');
-            enqueue({ kind: 'event', raw: JSON.parse(line) as RawEvent, t: BigInt(timeNano) });
+            enqueue({ kind: 'event', raw: JSON.parse(line.json) as RawEvent, t: BigInt(timeNano) });
           } catch (err) {
             metrics.errors.inc({ stage: 'receiving', error_type: 'parse_failed' });
-            log.warn({ err, line: line.slice(0, 200) }, 'Skipped an unreadable Docker event line.');
+            log.warn({ err, line: 'json' in line ? redactText(line.json, 200) : undefined }, 'Skipped an unreadable Docker event line.');
           }
         }
       });
@@ -308,8 +366,14 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
       await new Promise<void>((resolve) => {
         loop = run(resolve);
       });
+      const interval = options.auditIntervalMs ?? 3_600_000;
+      if (auditor && interval > 0) {
+        auditTimer = setInterval(() => enqueue({ kind: 'audit' }), interval);
+        auditTimer.unref();
+      }
     },
     async stop() {
+      clearInterval(auditTimer);
       stopping = true;
       stopSignal.abort();
       await loop;

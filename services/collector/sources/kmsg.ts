@@ -1,9 +1,11 @@
 import { constants, type FileHandle, open, readFile } from 'node:fs/promises';
+import { uptime } from 'node:os';
+import type Docker from 'dockerode';
 import { type ContainerRef, RECORD_VERSION } from '../../../shared/event.js';
 import { redactText } from '../../../shared/redact.js';
 import { Batcher } from '../batcher.js';
 import { inspectContainer, sleep } from '../docker-api.js';
-import { containerIdsInCgroupPaths, OomKillTracker, parseKmsgRecord } from '../kmsg-record.js';
+import { type AttributedRecord, OomReportAttributor, parseKmsgRecord } from '../kmsg-record.js';
 import type { Source, SourceContext } from './source.js';
 
 const NAME = 'kmsg';
@@ -18,6 +20,12 @@ export interface KmsgOptions {
   path?: string;
   /** Without a cursor for this boot, also read the records already in the ring buffer. Default false. */
   backfill?: boolean;
+}
+
+/** The kmsg source; it also learns the host pid of each container's PID 1 from Docker's inspects. */
+export interface KmsgSource extends Source {
+  /** An inspect result (from the docker-events source): a running container's PID 1, or its end. */
+  observeContainer(info: Pick<Docker.ContainerInspectInfo, 'Id' | 'State'>): void;
 }
 
 function errorCode(err: unknown): string | undefined {
@@ -36,11 +44,11 @@ function parseCursor(value: string | undefined): { bootId: string; seq: number }
  * is the boot id plus the last sequence number: a restart in the same boot resumes after it, and
  * sequence gaps (EPIPE: records overwritten before they were read) are counted.
  */
-export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}): Source {
+export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}): KmsgSource {
   const { log, metrics, cursors } = ctx;
   const path = options.path ?? '/dev/kmsg';
   const batcher = new Batcher({ sink: ctx.sink, log, metrics });
-  const tracker = new OomKillTracker();
+  const attributor = new OomReportAttributor();
   const buffer = Buffer.alloc(RECORD_BUFFER_BYTES);
   const stopSignal = new AbortController();
   let handle: FileHandle | undefined;
@@ -48,6 +56,8 @@ export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}):
   let bootId = 'unknown';
   let bootTimeMs = 0;
   let lastSeq: number | undefined;
+  /** Sequence number the cursor was last set to. */
+  let committedSeq: number | undefined;
   /** Time of the newest record read, ms since the epoch. */
   let newestTs = 0;
   /** Records in the ring buffer at start are skipped unless resuming or backfilling. */
@@ -86,12 +96,14 @@ export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}):
       }
     }
     lastSeq = record.seq;
-    const ts = Math.round(bootTimeMs + record.tsUsec / 1000);
-    newestTs = ts;
-    const cgroupIds = containerIdsInCgroupPaths(record.message);
-    const containerId = tracker.containerOf(record, cgroupIds);
+    newestTs = Math.round(bootTimeMs + record.tsUsec / 1000);
+    for (const attributed of attributor.push(record)) await send(attributed);
+  }
+
+  async function send({ record, cgroupIds, containerId }: AttributedRecord): Promise<void> {
     if (record.tsUsec <= skipBeforeUsec) return;
     metrics.received.inc({ source: NAME });
+    const ts = Math.round(bootTimeMs + record.tsUsec / 1000);
     const container = containerId ? await describe(containerId) : undefined;
     batcher.push({
       type: 'event',
@@ -102,7 +114,7 @@ export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}):
         kind: 'kernel',
         source: NAME,
         ts,
-        message: redactText(record.message).slice(0, MAX_MESSAGE),
+        message: redactText(record.message, MAX_MESSAGE),
         ...(container ? { container } : {}),
         kernel: {
           seq: record.seq,
@@ -116,7 +128,6 @@ export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}):
 
   /** Reads every record available now. */
   async function readAvailable(fd: FileHandle): Promise<void> {
-    const before = lastSeq;
     for (;;) {
       let bytesRead: number;
       try {
@@ -130,8 +141,12 @@ export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}):
       if (bytesRead === 0) break;
       await handleRecord(buffer.toString('utf8', 0, bytesRead));
     }
-    const seq = lastSeq;
-    if (seq === undefined || seq === before) return;
+    for (const attributed of attributor.expire(nowUsec())) await send(attributed);
+    // A report still held is read again after a restart: the cursor stops before it.
+    const held = attributor.oldestHeldSeq;
+    const seq = held === undefined ? lastSeq : held - 1;
+    if (seq === undefined || seq === committedSeq) return;
+    committedSeq = seq;
     const newest = newestTs;
     batcher.commit(() => {
       cursors.set(CURSOR_KEY, `${bootId}:${seq}`);
@@ -154,8 +169,15 @@ export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}):
     }
   }
 
+  /** Now on the kernel's clock (microseconds since boot); also right before start(). */
+  const nowUsec = (): number => uptime() * 1e6;
+
   return {
     name: NAME,
+    observeContainer(info) {
+      if (info.State.Running && info.State.Pid > 0) attributor.tracker.containerStarted(info.State.Pid, info.Id);
+      else attributor.tracker.containerStopped(info.Id, nowUsec());
+    },
     async start() {
       try {
         bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
@@ -167,7 +189,6 @@ export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}):
         else if (!options.backfill) skipBeforeUsec = uptimeSec * 1e6;
         log.info({ path, bootId, resumeAfter: lastSeq, skipBuffered: skipBeforeUsec >= 0 }, 'Reading kernel messages.');
         await readAvailable(handle);
-        skipBeforeUsec = -1;
       } catch (err) {
         metrics.errors.inc({ stage: 'receiving', error_type: 'kmsg_unavailable' });
         log.error({ err, path }, `Cannot read kernel messages from ${path}; the kmsg source stays idle (the collector goes on without it).`);
