@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { FineprintError } from '../../shared/errors.js';
 import type { KnowledgeBase } from '../../shared/kb/load.js';
 import { LineFormat } from '../../shared/kb/schema.js';
+import { LineSplitter } from '../../shared/line-splitter.js';
 import { compileKb } from '../classifier/match.js';
 import type { Target } from '../classifier/match.js';
 import { recognizeLine, type DetectedFormat } from '../classifier/parse.js';
@@ -69,60 +70,6 @@ export function lineClassifier(kb: KnowledgeBase, options: ClassifyOptions): (te
 }
 
 /**
- * Splits a byte stream into lines (LF, a CR before it dropped) without ever holding more than
- * `maxBytes` of one line: the rest of an over-long line is counted and skipped. Invalid UTF-8
- * decodes to U+FFFD; NUL and other bytes pass through.
- */
-export class LineSplitter {
-  private parts: Buffer[] = [];
-  private kept = 0;
-  private dropped = 0;
-
-  constructor(
-    private readonly maxBytes: number,
-    private readonly onLine: (text: string, droppedBytes: number) => void,
-  ) {}
-
-  push(chunk: Buffer): void {
-    let start = 0;
-    for (;;) {
-      const newline = chunk.indexOf(10, start);
-      const end = newline === -1 ? chunk.length : newline;
-      if (newline !== -1 && this.parts.length === 0 && this.dropped === 0 && end - start <= this.maxBytes) {
-        // The common case: a whole line inside the chunk.
-        this.onLine(stripCr(chunk.toString('utf8', start, end)), 0);
-      } else {
-        const take = Math.min(this.maxBytes - this.kept, end - start);
-        if (take > 0) {
-          // A copy when the line goes on in the next chunk: the chunk itself is not retained.
-          const part = chunk.subarray(start, start + take);
-          this.parts.push(newline === -1 ? Buffer.from(part) : part);
-          this.kept += take;
-        }
-        this.dropped += end - start - take;
-        if (newline !== -1) this.flush();
-      }
-      if (newline === -1) return;
-      start = newline + 1;
-    }
-  }
-
-  /** Emits the last line when the input does not end with a newline. */
-  end(): void {
-    if (this.kept > 0 || this.dropped > 0) this.flush();
-  }
-
-  private flush(): void {
-    const bytes = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.kept);
-    const dropped = this.dropped;
-    this.parts = [];
-    this.kept = 0;
-    this.dropped = 0;
-    this.onLine(stripCr(bytes.toString('utf8')), dropped);
-  }
-}
-
-/**
  * JSON.stringify of the result, written out for the fields that need no escaping (ids and formats
  * are kebab-case words): the output of most lines is built without walking an object.
  */
@@ -145,8 +92,6 @@ function drained(output: Writable): Promise<void> {
     output.on('close', done);
   });
 }
-
-const stripCr = (text: string): string => (text.endsWith('\r') ? text.slice(0, -1) : text);
 
 /**
  * `fineprint classify`: one JSON object a line, in input order. Streams: memory stays flat

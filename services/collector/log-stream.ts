@@ -38,61 +38,6 @@ export class LogDemuxer {
   }
 }
 
-/**
- * Splits bytes into lines without ever holding more than `maxLineBytes` of one line: the rest of an
- * over-long line is counted (`droppedBytes`) and skipped up to its newline. An incomplete last line
- * (and split UTF-8 characters) is kept for the next chunk; its pieces are joined once, at its end.
- */
-export class LineSplitter {
-  private parts: Buffer[] = [];
-  private kept = 0;
-  private dropping = false;
-  /** Bytes skipped so far from over-long lines. */
-  droppedBytes = 0;
-
-  constructor(private readonly maxLineBytes: number) {}
-
-  push(chunk: Buffer): string[] {
-    const lines: string[] = [];
-    for (let start = 0; ; ) {
-      const newline = chunk.indexOf(0x0a, start);
-      const end = newline < 0 ? chunk.length : newline;
-      if (newline >= 0 && this.kept === 0 && !this.dropping && end - start <= this.maxLineBytes) {
-        // The common case: a whole line inside the chunk.
-        lines.push(chunk.toString('utf8', start, end));
-      } else {
-        const take = Math.min(this.maxLineBytes - this.kept, end - start);
-        if (take > 0) {
-          // Copied when the line goes on in the next chunk: the chunk itself is not retained.
-          const part = chunk.subarray(start, start + take);
-          this.parts.push(newline < 0 ? Buffer.from(part) : part);
-          this.kept += take;
-        }
-        if (end - start > take) {
-          this.droppedBytes += end - start - take;
-          this.dropping = true;
-        }
-        if (newline >= 0) lines.push(this.take());
-      }
-      if (newline < 0) return lines;
-      start = newline + 1;
-    }
-  }
-
-  /** The incomplete last line, if any, once the stream has ended. */
-  end(): string[] {
-    return this.kept > 0 || this.dropping ? [this.take()] : [];
-  }
-
-  private take(): string {
-    const text = (this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.kept)).toString('utf8');
-    this.parts = [];
-    this.kept = 0;
-    this.dropping = false;
-    return text;
-  }
-}
-
 export interface TimestampedLine {
   /** Nanoseconds since the epoch. */
   t: bigint;

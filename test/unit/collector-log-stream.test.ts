@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineSplitter, LogDemuxer, parseTimestampedLine } from '../../services/collector/log-stream.js';
+import { LogDemuxer, parseTimestampedLine } from '../../services/collector/log-stream.js';
 import { advance, decodePosition, encodePosition, isAtOrBefore, nanosToSince, rfc3339ToNanos } from '../../services/collector/position.js';
 
 function frame(stream: 1 | 2, text: string): Buffer {
@@ -21,31 +21,6 @@ describe('LogDemuxer', () => {
       }
       expect(Buffer.concat(got.stdout!).toString(), `chunks of ${size}`).toBe('out one\nout two\n');
       expect(Buffer.concat(got.stderr!).toString(), `chunks of ${size}`).toBe('err ☃\n');
-    }
-  });
-});
-
-describe('LineSplitter', () => {
-  it('keeps incomplete lines and split UTF-8 characters for the next chunk', () => {
-    const splitter = new LineSplitter(1024);
-    const bytes = Buffer.from('héllo\nwor');
-    expect(splitter.push(bytes.subarray(0, 2))).toEqual([]);
-    expect(splitter.push(bytes.subarray(2))).toEqual(['héllo']);
-    expect(splitter.push(Buffer.from('ld\n\nlast'))).toEqual(['world', '']);
-    expect(splitter.end()).toEqual(['last']);
-    expect(splitter.end()).toEqual([]);
-  });
-
-  it('keeps the first bytes of an over-long line and skips the rest up to its newline, whatever the chunks', () => {
-    const long = `${'x'.repeat(10)}${'y'.repeat(3 * 1024 * 1024)}`;
-    const bytes = Buffer.from(`short\n${long}\nafter\n${long}`);
-    for (const size of [1000, 65536, bytes.length]) {
-      const splitter = new LineSplitter(10);
-      const lines: string[] = [];
-      for (let i = 0; i < bytes.length; i += size) lines.push(...splitter.push(bytes.subarray(i, i + size)));
-      lines.push(...splitter.end());
-      expect(lines, `chunks of ${size}`).toEqual(['short', 'x'.repeat(10), 'after', 'x'.repeat(10)]);
-      expect(splitter.droppedBytes).toBe(2 * 3 * 1024 * 1024);
     }
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseLine } from '../../services/classifier/index.js';
 import { recognizeLine } from '../../services/classifier/parse.js';
-import { LineSplitter, lineClassifier } from '../../services/cli/classify.js';
+import { lineClassifier } from '../../services/cli/classify.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 
 const ID = '3f1c2a4b5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708';
@@ -159,26 +159,3 @@ describe('lineClassifier: what `fineprint classify` answers for a line', () => {
   });
 });
 
-describe('LineSplitter: lines of a byte stream, bounded', () => {
-  const split = (chunks: (string | Buffer)[], max = 8) => {
-    const lines: [string, number][] = [];
-    const splitter = new LineSplitter(max, (text, dropped) => lines.push([text, dropped]));
-    for (const chunk of chunks) splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    splitter.end();
-    return lines;
-  };
-
-  it('splits on LF, drops the CR of CRLF, keeps a last line without newline', () => {
-    expect(split(['a\r\nb\n', '\nc'])).toEqual([['a', 0], ['b', 0], ['', 0], ['c', 0]]);
-    expect(split([])).toEqual([]);
-  });
-  it('joins a line across chunks and caps it, counting the bytes it drops', () => {
-    expect(split(['abc', 'defghij', 'kl\nxy\n'])).toEqual([['abcdefgh', 4], ['xy', 0]]);
-    expect(split(['0123456789\n'])).toEqual([['01234567', 2]]);
-  });
-  it('decodes invalid UTF-8 to U+FFFD and keeps NUL bytes', () => {
-    expect(split([Buffer.from([0x61, 0x00, 0xff, 0x0a])])).toEqual([['a\u0000\uFFFD', 0]]);
-    const euro = Buffer.from('€\n');
-    expect(split([euro.subarray(0, 1), euro.subarray(1)])).toEqual([['€', 0]]);
-  });
-});

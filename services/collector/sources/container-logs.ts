@@ -3,7 +3,8 @@ import { RECORD_VERSION, type NormalizedEvent } from '../../../shared/event.js';
 import { cutText, redactText } from '../../../shared/redact.js';
 import { Batcher } from '../batcher.js';
 import { DOCKER_TIMEOUT_MS, inspectContainer, isNotFound, sleep } from '../docker-api.js';
-import { LineSplitter, LogDemuxer, parseTimestampedLine, type LogStreamName } from '../log-stream.js';
+import { LineSplitter } from '../../../shared/line-splitter.js';
+import { LogDemuxer, parseTimestampedLine, type LogStreamName } from '../log-stream.js';
 import {
   advance,
   decodePosition,
@@ -166,7 +167,8 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
   /** Feeds raw logs API bytes (multiplexed unless TTY) to a session; `end` flushes unterminated lines. */
   function reader(c: Tracked, session: Session) {
     const demuxer = c.tty ? undefined : new LogDemuxer();
-    const splitters = { stdout: new LineSplitter(MAX_LINE_BYTES), stderr: new LineSplitter(MAX_LINE_BYTES) };
+    const splitterOf = (stream: LogStreamName) => new LineSplitter(MAX_LINE_BYTES, (line) => handleLine(c, session, stream, line));
+    const splitters = { stdout: splitterOf('stdout'), stderr: splitterOf('stderr') };
     const before = c.position;
     const commit = () => {
       const position = c.position;
@@ -179,11 +181,12 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
     return {
       push(chunk: Buffer) {
         const frames = demuxer ? demuxer.push(chunk) : [{ stream: 'stdout' as const, data: chunk }];
-        for (const frame of frames) for (const line of splitters[frame.stream].push(frame.data)) handleLine(c, session, frame.stream, line);
+        for (const frame of frames) splitters[frame.stream].push(frame.data);
         commit();
       },
       end() {
-        for (const stream of ['stdout', 'stderr'] as const) for (const line of splitters[stream].end()) handleLine(c, session, stream, line);
+        splitters.stdout.end();
+        splitters.stderr.end();
         commit();
       },
     };
