@@ -41,6 +41,8 @@ COPY --from=build /app/bin ./bin
 COPY --from=build /app/kb ./kb
 # The history page's files, served as they are (services/api/routes/web.ts).
 COPY --from=build /app/services/api/web ./services/api/web
+# The API reference page's files (services/api/routes/openapi.ts).
+COPY --from=build /app/services/api/openapi/docs.html /app/services/api/openapi/docs.js /app/services/api/openapi/docs.css ./services/api/openapi/
 # The data dir (embedded database, collector buffer, admin token). root:node 0775 so that both the
 # default user (node, by group) and the collector (root without CAP_DAC_OVERRIDE, as owner) can
 # write it; a new named volume mounted here copies this ownership and mode.

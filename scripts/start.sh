@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: install fineprint's dependencies, build it, and run it all-in-one
 # on this host (collector + classifier + API in one process, embedded queue and SQLite store).
-# Extra arguments are ignored; configure with the FINEPRINT_* variables (see README).
+# Extra arguments are ignored; configure with the FINEPRINT_* variables (docs/configuration.md).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

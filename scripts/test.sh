@@ -8,7 +8,7 @@ cd "$ROOT"
 
 # Real services, each scripts/services/<name>.sh with start|stop|env|status. A new one (Kafka,
 # Elasticsearch, Alertmanager, Chromium...) is one more name here.
-SERVICES=(dockerd kafka elasticsearch chromium alertmanager schemathesis images)
+SERVICES=(dockerd kafka elasticsearch images fineprint-image chromium alertmanager prometheus schemathesis)
 STARTED=()
 
 stop_services() {

@@ -1,9 +1,21 @@
 import { EventEmitter } from 'node:events';
 import { CollectorRecord, recordKey } from './event.js';
+import { precompile } from './precompile.js';
 import type { SqliteDatabase } from './sqlite.js';
-import type { CursorStore, RecordBatch, RecordSink, RecordSource } from './transport.js';
+import {
+  decodeRecord,
+  retryDelayMs,
+  type CursorStore,
+  type InvalidRecord,
+  type RecordBatch,
+  type RecordSink,
+  type RecordSource,
+  type SourceHooks,
+} from './transport.js';
 
 const BATCH = 500;
+/** Longest an idle consumer waits before it looks at the table again without an append. */
+const IDLE_RECHECK_MS = 10_000;
 
 export interface EmbeddedQueueOptions {
   /** How long consumed records stay (ms). Default 24 h (all-in-one); a collector's buffer keeps none. */
@@ -13,6 +25,7 @@ export interface EmbeddedQueueOptions {
    * (a collector's buffer while Kafka is down must not fill the disk). Default: no limit.
    */
   maxBacklog?: number;
+  /** Told how many of the oldest records were dropped to stay within `maxBacklog`. */
   onDrop?: (count: number) => void;
   /** Records a consumer gets per batch. Default 500; the collector's Kafka forwarder takes more per round trip. */
   batchSize?: number;
@@ -76,86 +89,100 @@ export class EmbeddedQueue {
   cursors(): CursorStore {
     const get = this.db.prepare<[string], { value: string }>('SELECT value FROM cursors WHERE name = ?');
     const set = this.db.prepare('INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value');
+    const remove = this.db.prepare('DELETE FROM cursors WHERE name = ?');
+    // substr, not LIKE: a prefix is taken literally.
+    const names = this.db.prepare<[{ prefix: string }], { name: string }>('SELECT name FROM cursors WHERE substr(name, 1, length(@prefix)) = @prefix');
     return {
       get: (name) => get.get(name)?.value,
       set: (name, value) => void set.run(name, value),
+      delete: (name) => void remove.run(name),
+      names: (prefix) => names.all({ prefix }).map((r) => r.name),
     };
   }
 
   /**
-   * A consumer that delivers records after its committed offset. Records that fail validation are
-   * reported through `onInvalid` and skipped: one bad record never blocks the rest. A handler that
-   * fails (store unavailable) gets the same batch again after a pause, reported through `onError`.
+   * A consumer that delivers the records after its committed offset as one stream named
+   * `consumer` (the transport contract of RecordSource; see shared/transport.ts).
    */
-  source(
-    consumer: string,
-    hooks: { onInvalid: (offset: number, reason: string) => void; onError: (error: unknown) => void },
-  ): RecordSource {
+  source(consumer: string, hooks: SourceHooks): RecordSource<CollectorRecord> {
+    precompile(CollectorRecord);
     const readOffset = this.db.prepare<[string], { offset: number }>('SELECT offset FROM queue_offsets WHERE consumer = ?');
     const commit = this.db.prepare('INSERT INTO queue_offsets (consumer, offset) VALUES (?, ?) ON CONFLICT(consumer) DO UPDATE SET offset = excluded.offset');
-    const read = this.db.prepare<[number, number], { offset: number; body: string }>('SELECT offset, body FROM queue WHERE offset > ? ORDER BY offset LIMIT ?');
+    const read = this.db.prepare<[number, number], { offset: number; key: string; body: string }>('SELECT offset, key, body FROM queue WHERE offset > ? ORDER BY offset LIMIT ?');
     const batchSize = this.options.batchSize ?? BATCH;
     const prune = this.db.prepare('DELETE FROM queue WHERE offset <= ? AND ts < ?');
     let stopped = false;
-    let wake: (() => void) | undefined;
-    let running: Promise<void> | undefined;
-    const onAppend = () => wake?.();
+    let pause: { end: () => void; untilAppend: boolean } | undefined;
+    let delivering: Promise<void> | undefined;
+    // An append ends an idle wait, never a retry's delay (a failing store is not retried faster).
+    const onAppend = () => {
+      if (pause?.untilAppend) pause.end();
+    };
+    const sleep = (ms: number, untilAppend: boolean) =>
+      new Promise<void>((resolve) => {
+        const end = () => {
+          clearTimeout(timer);
+          pause = undefined;
+          resolve();
+        };
+        const timer = setTimeout(end, ms);
+        timer.unref();
+        pause = { end, untilAppend };
+      });
 
-    const loop = async (handler: (batch: RecordBatch) => Promise<void>) => {
+    const deliver = async (handler: (batch: RecordBatch<CollectorRecord>) => Promise<void>) => {
       let offset = readOffset.get(consumer)?.offset ?? 0;
       let lastPrune = 0;
+      let attempt = 0;
       while (!stopped) {
-        const rows = read.all(offset, batchSize);
-        if (rows.length === 0) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            setTimeout(resolve, 1000).unref();
-          });
-          wake = undefined;
-          continue;
-        }
-        const records: CollectorRecord[] = [];
-        for (const row of rows) {
-          let parsed: ReturnType<typeof CollectorRecord.safeParse>;
-          try {
-            parsed = CollectorRecord.safeParse(JSON.parse(row.body));
-          } catch (error) {
-            hooks.onInvalid(row.offset, `not JSON: ${(error as Error).message}`);
+        // Reading and committing are in the try too: a disk that fails (full) must not end the
+        // loop; the batch is handled again, which the handlers tolerate (at least once).
+        try {
+          const rows = read.all(offset, batchSize);
+          if (rows.length === 0) {
+            // Nothing pending: an append wakes the loop. The long timeout only catches a writer in
+            // another process (its appends are not seen here); idle, the loop costs nothing.
+            await sleep(IDLE_RECHECK_MS, true);
             continue;
           }
-          if (parsed.success) records.push(parsed.data);
-          else hooks.onInvalid(row.offset, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-        }
-        const last = (rows.at(-1) as { offset: number }).offset;
-        try {
-          await handler({ records });
-          // In the try: an offset that cannot be written (disk full) must not end the loop; the
-          // batch is handled again, which the handlers tolerate (at-least-once).
+          const records: CollectorRecord[] = [];
+          const invalid: InvalidRecord[] = [];
+          for (const row of rows) {
+            const value = Buffer.from(row.body);
+            const decoded = decodeRecord(CollectorRecord, value);
+            if (decoded.ok) records.push(decoded.value);
+            else invalid.push({ reason: decoded.reason, origin: `${consumer}/${row.offset}`, key: Buffer.from(row.key), value });
+          }
+          if (invalid.length > 0) await hooks.onInvalid(invalid);
+          if (records.length > 0) await handler({ records, stream: consumer });
+          const last = (rows.at(-1) as { offset: number }).offset;
           commit.run(consumer, last);
           offset = last;
+          attempt = 0;
           if (Date.now() - lastPrune > (this.retentionMs === 0 ? 1000 : 60_000)) {
             lastPrune = Date.now();
             prune.run(offset, Date.now() - this.retentionMs);
           }
         } catch (error) {
-          hooks.onError(error);
-          await new Promise((resolve) => setTimeout(resolve, 1000).unref());
-          continue;
+          const delayMs = retryDelayMs(attempt);
+          hooks.onError(error, { attempt, delayMs });
+          attempt += 1;
+          await sleep(delayMs, false);
         }
       }
     };
 
     return {
-      run: (handler) => {
+      run: async (handler) => {
+        if (stopped) return;
         this.appended.on('append', onAppend);
-        running = loop(handler);
-        return running;
+        delivering = deliver(handler);
       },
       stop: async () => {
         stopped = true;
         this.appended.off('append', onAppend);
-        wake?.();
-        await running?.catch(() => undefined);
+        pause?.end();
+        await delivering;
       },
     };
   }

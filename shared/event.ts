@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MemoryCurve } from './memory-curve.js';
 import { RiskFinding, RiskRecord, riskRecordKey } from './risk-record.js';
 
 /** Version of the record format on the wire (embedded queue and Kafka). */
@@ -74,19 +75,40 @@ export const NormalizedEvent = z.object({
   audit: z.object({ kbId: z.string().min(1).max(100) }).optional(),
   /** True when the event was synthesized from inspect after a gap in the events stream. */
   reconciled: z.boolean().optional(),
+  /** The container's memory readings up to an OOM kill (a Docker `oom` event of a limited container). */
+  memoryCurve: MemoryCurve.optional(),
 });
 export type NormalizedEvent = z.infer<typeof NormalizedEvent>;
+
+/** One filesystem mounted into a container: volume, bind mount or tmpfs (from inspect). */
+export const ContainerMount = z.object({
+  /** `volume`, `bind`, `tmpfs` (or another type the daemon reports: `image`, `npipe`...). */
+  type: z.string().max(32),
+  /** The volume's name, or the host path of a bind mount; absent for tmpfs. */
+  source: z.string().max(4096).optional(),
+  /** The path inside the container. */
+  destination: z.string().max(4096),
+  readOnly: z.boolean(),
+  /** A tmpfs mount's size limit in bytes, when one is set. */
+  sizeBytes: z.number().int().nonnegative().optional(),
+});
+export type ContainerMount = z.infer<typeof ContainerMount>;
 
 /**
  * Facts about one container, from inspect, redacted on the host before they travel.
  * Sent by the collector when a container appears or changes; the classifier enriches with them.
  */
+/** Characters of a health check's output kept in a container's facts. */
+export const MAX_HEALTH_OUTPUT = 1000;
+
 export const ContainerFacts = z.object({
   v: z.literal(RECORD_VERSION),
   host: z.string().min(1),
   id: z.string().regex(/^[0-9a-f]{64}$/),
   name: z.string(),
   image: z.string(),
+  /** The image's id (`sha256:...`) the container runs; absent in facts from before it was collected. */
+  imageId: z.string().max(200).optional(),
   /** When these facts were read (ms since epoch). */
   observedAt: z.number().int(),
   created: z.string().optional(),
@@ -101,7 +123,14 @@ export const ContainerFacts = z.object({
     nanoCpus: z.number(),
   }),
   restartPolicy: z.object({ name: z.string(), maximumRetryCount: z.number() }),
-  health: z.object({ status: z.string(), failingStreak: z.number() }).optional(),
+  health: z
+    .object({
+      status: z.string(),
+      failingStreak: z.number(),
+      /** The last health check's output, redacted and cut to MAX_HEALTH_OUTPUT characters. */
+      lastOutput: z.string().max(MAX_HEALTH_OUTPUT).optional(),
+    })
+    .optional(),
   state: z.object({
     status: z.string(),
     exitCode: z.number(),
@@ -122,15 +151,37 @@ export const ContainerFacts = z.object({
   privileged: z.boolean(),
   logDriver: z.string(),
   logOptions: z.record(z.string(), z.string()),
+  /** Volumes, bind mounts and tmpfs mounts; absent in facts from before mounts were collected. */
+  mounts: z.array(ContainerMount).max(200).optional(),
   /** The audit's findings on this inspect: what an incident of the container quotes as foreseeable. */
   risks: z.array(RiskFinding).max(200).optional(),
 });
 export type ContainerFacts = z.infer<typeof ContainerFacts>;
 
+/** The last lines a container wrote before it died, redacted like every log line. */
+export const LastWords = z.object({
+  /** Oldest first. */
+  lines: z.array(z.object({ stream: z.enum(['stdout', 'stderr']), text: z.string().max(16384) })).max(1000),
+  /** True when the container wrote more than the tail kept (lines or bytes). */
+  truncated: z.boolean(),
+});
+export type LastWords = z.infer<typeof LastWords>;
+
+/** A container's last words, read by the collector once it died; the classifier joins them to its incidents. */
+export const ContainerLastWords = LastWords.extend({
+  v: z.literal(RECORD_VERSION),
+  host: z.string().min(1),
+  container: ContainerRef,
+  /** When the container died (ms since epoch). */
+  ts: z.number().int().nonnegative(),
+});
+export type ContainerLastWords = z.infer<typeof ContainerLastWords>;
+
 /** What travels from collector to classifier: an event or container facts. */
 export const CollectorRecord = z.discriminatedUnion('type', [
   z.object({ type: z.literal('event'), event: NormalizedEvent }),
   z.object({ type: z.literal('facts'), facts: ContainerFacts }),
+  z.object({ type: z.literal('lastWords'), lastWords: ContainerLastWords }),
   /** The audit's findings: they travel on their own topic to the risk store, never to the classifier. */
   z.object({ type: z.literal('risks'), risks: RiskRecord }),
 ]);
@@ -140,5 +191,6 @@ export type CollectorRecord = z.infer<typeof CollectorRecord>;
 export function recordKey(record: CollectorRecord): string {
   if (record.type === 'facts') return `${record.facts.host}/${record.facts.id}`;
   if (record.type === 'risks') return riskRecordKey(record.risks);
+  if (record.type === 'lastWords') return `${record.lastWords.host}/${record.lastWords.container.id}`;
   return `${record.event.host}/${record.event.container?.id ?? ''}`;
 }

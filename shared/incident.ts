@@ -1,9 +1,13 @@
 import { z } from 'zod';
-import { ContainerFacts, EventKind } from './event.js';
+import { ContainerFacts, EventKind, LastWords } from './event.js';
 import { Severity } from './kb/schema.js';
+import { MemoryCurve, OomScope } from './memory-curve.js';
 
 export const IncidentStatus = z.enum(['open', 'acknowledged', 'resolved']);
 export type IncidentStatus = z.infer<typeof IncidentStatus>;
+
+/** Characters kept of an evidence note. */
+export const MAX_NOTE = 2000;
 
 /** One event that contributed to an incident, as kept and shown with it. */
 export const Evidence = z.object({
@@ -18,8 +22,31 @@ export const Evidence = z.object({
   message: z.string(),
   action: z.string().optional(),
   exitCode: z.number().int().optional(),
+  /** What the event means in the container's setup (the detector's KB note): the mount it filled, the node whose data a volume holds. */
+  note: z.string().max(MAX_NOTE).optional(),
 });
 export type Evidence = z.infer<typeof Evidence>;
+
+/**
+ * One difference between the container's setup at this incident and at its last start that ran
+ * cleanly for a while: `image`, `imageId`, `command`, `env.NAME` (names only: `set` or null), a limit
+ * (`limits.memory`...), `restartPolicy`, `mount:<destination>`, `label.KEY`. Null means absent.
+ */
+export const ConfigChange = z.object({
+  field: z.string().max(600),
+  before: z.string().max(4096).nullable(),
+  after: z.string().max(4096).nullable(),
+});
+export type ConfigChange = z.infer<typeof ConfigChange>;
+
+/** What the classifier adds to an incident besides evidence: the container's last words, what changed, its memory before an OOM kill and which limit it exhausted. */
+export const IncidentContext = z.object({
+  lastWords: LastWords.optional(),
+  changes: z.array(ConfigChange).max(500).optional(),
+  memoryCurve: MemoryCurve.optional(),
+  oomScope: OomScope.optional(),
+});
+export type IncidentContext = z.infer<typeof IncidentContext>;
 
 export const IncidentContainer = z.object({ id: z.string(), name: z.string(), image: z.string() });
 
@@ -50,6 +77,8 @@ export const Incident = z.object({
   lastSeen: z.iso.datetime(),
   /** The message of the latest evidence. */
   message: z.string(),
+  /** What happened, as a sentence built from the evidence and the container's facts (incidentSummary). */
+  summary: z.string(),
   /** Set while acknowledged; cleared when a recurrence re-opens the incident. */
   acknowledged: LifecycleMark.nullable(),
   /** Set while resolved; `auto` when resolved after the KB entry's quiet period. */
@@ -65,6 +94,14 @@ export const IncidentDetail = Incident.extend({
   facts: ContainerFacts.nullable(),
   /** Most recent evidence first, at most 100. */
   evidence: z.array(Evidence),
+  /** The last lines the container wrote before it died; absent when it wrote none or did not die. */
+  lastWords: LastWords.optional(),
+  /** What differs from the container's last start that ran cleanly for a while; absent when unknown. */
+  changes: z.array(ConfigChange).optional(),
+  /** The container's memory usage against its limit up to its OOM kill; absent without a limit or readings. */
+  memoryCurve: MemoryCurve.optional(),
+  /** Which limit the OOM kill exhausted, from the kernel's report; absent when the kernel did not say. */
+  oomScope: OomScope.optional(),
 });
 export type IncidentDetail = z.infer<typeof IncidentDetail>;
 
@@ -89,6 +126,8 @@ export const IncidentUpdate = z.discriminatedUnion('op', [
     compose: z.object({ project: z.string(), service: z.string() }).nullable(),
     facts: ContainerFacts.nullable(),
     evidence: Evidence,
+    /** Context to merge into the incident (each part replaces the one it had). */
+    context: IncidentContext.optional(),
   }),
   /** An occurrence that a more specific entry explains (a JVM OOM kill): moved, not doubled. */
   z.object({

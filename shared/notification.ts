@@ -20,6 +20,15 @@ export const DeliveryStatus = z.object({
 });
 export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
 
+/** Where an incident's notifications go: why none was sent, when none was. */
+export const NotificationRouting = z.object({
+  /** Receivers configured; 0 when FINEPRINT_NOTIFY_CONFIG is unset or names none. */
+  receivers: z.number().int().nonnegative(),
+  /** The receivers the incident's routes send it to. */
+  routedTo: z.array(z.string()),
+});
+export type NotificationRouting = z.infer<typeof NotificationRouting>;
+
 /**
  * The notifier as the process that owns the incident store uses it (the all-in-one, or the API
  * process in distributed mode).
@@ -33,6 +42,8 @@ export interface Notifier {
   observe(incidents: readonly Incident[]): Promise<void>;
   /** Deliveries of notifications about this incident, newest first. */
   deliveries(incidentId: string): Promise<DeliveryStatus[]>;
+  /** The receivers this incident goes to under the current routes. */
+  routing(incident: Incident): NotificationRouting;
   /** Starts the delivery loop (group timers, retries). */
   start(): void;
   /** Stops delivery; pending notifications stay in the outbox for the next start. */

@@ -21,6 +21,8 @@ const SMALL_LENGTH = WORST_CASE_LENGTH / 4;
 const FLOOR_MS = 1;
 /** Growth from 4 KiB to 16 KiB above this is super-linear (linear: 4, quadratic: 16). */
 const MAX_GROWTH = 8;
+/** Attempts that must all show the growth before a pattern counts as super-linear. */
+const GROWTH_ATTEMPTS = 5;
 /** A pattern still running after this long on one case is super-linear (exponential, in practice). */
 const TIMEOUT_MS = 500;
 /** Repetitions with a larger bound than this count as unbounded. */
@@ -358,13 +360,15 @@ function withTimeout<T>(measure: () => T): T | 'timeout' {
 
 /**
  * Time on 16 KiB and its growth from 4 KiB, each side at its best of several runs. A growth past
- * the limit is measured again before it counts: a busy machine can slow one side down.
+ * the limit counts only when every attempt shows it: a busy machine can slow one side down (a
+ * preemption or a GC pause in each of the large runs of one attempt), a super-linear pattern is
+ * slow every time.
  */
 function growthOf(regex: RegExp, worstCase: WorstCase): { ms: number; growth: number } {
   const small = worstCase.build(SMALL_LENGTH);
   const large = worstCase.build(WORST_CASE_LENGTH);
   let result = { ms: 0, growth: 0 };
-  for (let attempt = 0; attempt < 2; attempt += 1) {
+  for (let attempt = 0; attempt < GROWTH_ATTEMPTS; attempt += 1) {
     const measured = withTimeout(() => [timeTest(regex, small, 5), timeTest(regex, large, 3)] as const);
     if (measured === 'timeout') return { ms: TIMEOUT_MS, growth: Infinity };
     const [smallMs, largeMs] = measured;

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { IncidentContainer } from './incident.js';
-import { Severity, SEVERITY_ORDER } from './kb/schema.js';
+import { Severity, severityRank } from './kb/schema.js';
 import type { RiskFinding, RiskRecord } from './risk-record.js';
 import { MAX_PAGE, DEFAULT_PAGE, FacetCount } from './store/index.js';
+
+export { severityRank } from './kb/schema.js';
 
 /*
  * Risks: the fine print a container (or the daemon) is exposed to now, as the audit finds it. They
@@ -33,9 +35,6 @@ export type Risk = z.infer<typeof Risk>;
 export function riskId(host: string, containerId: string | null, kbId: string): string {
   return createHash('sha256').update(`${host}\u0000${containerId ?? ''}\u0000${kbId}`).digest('base64url').slice(0, 22);
 }
-
-/** Severity as a number for sorting: info 0 ... critical 4. */
-export const severityRank = (severity: Severity): number => SEVERITY_ORDER.indexOf(severity);
 
 /**
  * A container's weight in "worst containers": each finding counts 1000^rank, so one more finding

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Images of real systems (nginx, a PostgreSQL client, a JVM, RabbitMQ, Elasticsearch) on the test
-# Docker engine: start | stop | env | status
+# Docker engine, and the Node base fineprint's own Dockerfile builds on: start | stop | env | status
 #
 # No image registry here: each image is a Debian root filesystem built by mmdebstrap from the
 # machine's apt sources with the system's Debian packages, then `docker import`ed with the command
@@ -25,7 +25,7 @@ dk() { "$DOCKER_BIN" -H "unix://$SOCK" "$@"; }
 
 # Every image: name, Debian packages, `docker import --change` lines. The tag's version (:1) names
 # the recipe: change a recipe, bump its version, and the next start builds it anew.
-NAMES=(nginx postgres-client jvm rabbitmq elasticsearch)
+NAMES=(nginx postgres-client jvm rabbitmq elasticsearch node)
 PATH_ENV='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 packages() {
   case "$1" in
@@ -34,6 +34,7 @@ packages() {
     jvm) echo openjdk-17-jre-headless ;;
     rabbitmq) echo rabbitmq-server ;;
     elasticsearch) echo openjdk-17-jre-headless ;;
+    node) echo ca-certificates ;;
   esac
 }
 changes() {
@@ -57,6 +58,17 @@ changes() {
       echo 'ENV ES_JAVA_OPTS="-Xms256m -Xmx256m"'
       echo 'USER elasticsearch'
       echo 'CMD ["/opt/elasticsearch/bin/elasticsearch"]'
+      ;;
+    # The layout of the official node images (the Dockerfile's default NODE_IMAGE): node and npm
+    # under /usr/local, a `node` user (uid 1000) for the roles that do not need root.
+    # The machine's trust store (copied in at build) also for Node, which has its own otherwise:
+    # the image's build reaches the npm registry through whatever TLS the machine trusts.
+    # Node's headers are in the image, as in the official ones: node-gyp builds native modules
+    # (better-sqlite3) against them instead of downloading them.
+    node)
+      echo 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt'
+      echo 'ENV npm_config_nodedir=/usr/local'
+      echo 'CMD ["node"]'
       ;;
   esac
 }
@@ -85,6 +97,23 @@ rootfs() {
     hooks=(--customize-hook='chroot "$1" useradd --system --home-dir /opt/elasticsearch elasticsearch'
       --customize-hook="copy-in $tmp/elasticsearch /opt"
       --customize-hook='chroot "$1" chown -R elasticsearch: /opt/elasticsearch')
+  fi
+  if [ "$name" = node ]; then
+    # The machine's own Node.js (with its headers), npm and CA bundle: the Node the project is
+    # tested with, and the registries as the machine reaches them.
+    local node_bin npm_dir
+    node_bin="$(readlink -f "$(command -v node)")"
+    npm_dir="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
+    hooks=(--customize-hook='mkdir -p "$1/usr/local/bin" "$1/usr/local/lib/node_modules"'
+      --customize-hook="copy-in $node_bin /usr/local/bin"
+      --customize-hook="copy-in $npm_dir /usr/local/lib/node_modules"
+      --customize-hook='mkdir -p "$1/usr/local/include"'
+      --customize-hook="copy-in /usr/include/node /usr/local/include"
+      --customize-hook='ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm"'
+      --customize-hook='ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"'
+      --customize-hook='upload /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt'
+      --customize-hook='chroot "$1" groupadd --gid 1000 node'
+      --customize-hook='chroot "$1" useradd --uid 1000 --gid node --shell /bin/bash --create-home node')
   fi
   log "building $name's root filesystem ($(packages "$name"))"
   mmdebstrap --quiet --variant=apt --include="$(packages "$name" | tr ' ' ,)" "${hooks[@]}" \

@@ -34,34 +34,52 @@ const HostNames = z.string().transform((text) =>
     .filter(Boolean),
 );
 
-/** The API's settings (see README, "Configuration"). */
+/** The API's settings (docs/configuration.md). */
 export const apiConfig = {
   ...commonConfig,
-  /** Address the API listens on; loopback by default (put a reverse proxy in front to expose it). */
-  FINEPRINT_API_HOST: z.string().min(1).default('127.0.0.1'),
-  FINEPRINT_API_PORT: z.coerce.number().int().min(0).max(65_535).default(7777),
-  /**
-   * Host names the API answers to besides its listen address, `localhost`, IP addresses and the
-   * host of FINEPRINT_PUBLIC_URL: comma-separated, e.g. the name a reverse proxy forwards as `Host`.
-   * Any other Host header gets 421 FP_HOST_NOT_ALLOWED, so a web page on another site cannot reach
-   * the API by pointing its own domain name at this machine (DNS rebinding). Default none.
-   */
-  FINEPRINT_ALLOWED_HOSTS: HostNames.default([]),
-  /** Admin bearer token; generated on first start and kept in the data dir when unset. */
-  FINEPRINT_ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
-  /** Notification config file (YAML or JSON: receivers and routes, README "Notifications"); unset: no notifications. */
-  FINEPRINT_NOTIFY_CONFIG: z.string().min(1).optional(),
-  /** Base URL people open fineprint at, for the incident links in notifications (default: the API's own address). */
-  FINEPRINT_PUBLIC_URL: z.url().optional(),
-  /**
-   * Read-only bearer tokens (search, read; no acknowledge, resolve or silence): `name=token` pairs,
-   * comma-separated, each token at least 16 characters. Default none.
-   */
-  FINEPRINT_READ_TOKENS: ReadTokens.default([]),
-  /** An incident quiet for this long resolves itself, unless its KB entry sets `resolveAfter`. Default 30m. */
-  FINEPRINT_RESOLVE_AFTER: Duration.default(1_800_000),
-  /** A recurrence within this long after an incident was resolved re-opens it; later, a new incident. Default 1h. */
-  FINEPRINT_REOPEN_WINDOW: Duration.default(3_600_000),
+  FINEPRINT_API_HOST: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('Address the API listens on; loopback by default (put a TLS reverse proxy in front to expose it).'),
+  FINEPRINT_API_PORT: z.coerce.number().int().min(0).max(65_535).default(7777).describe('API port (`0` picks a free one).'),
+  FINEPRINT_ALLOWED_HOSTS: HostNames.default([]).describe(
+    'Host names the API answers to besides its listen address, `localhost`, IP addresses and the host of `FINEPRINT_PUBLIC_URL`: ' +
+      'comma-separated, e.g. the `Host` a reverse proxy forwards. Any other `Host` gets 421 `FP_HOST_NOT_ALLOWED`, so a web page ' +
+      'on another site cannot reach the API by pointing its own domain name at this machine (DNS rebinding).',
+  ),
+  FINEPRINT_ADMIN_TOKEN: z
+    .string()
+    .min(16, 'at least 16 characters')
+    .optional()
+    .describe('Admin bearer token (may do everything).')
+    .meta({ defaultText: 'generated on first start, kept in the data dir (`admin-token`), printed once' }),
+  FINEPRINT_NOTIFY_CONFIG: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Notification config file (YAML or JSON): receivers and routes, see [Notifications](notifications.md).')
+    .meta({ defaultText: 'unset: no notifications' }),
+  FINEPRINT_PUBLIC_URL: z
+    .url()
+    .optional()
+    .describe('Base URL people open fineprint at, for the incident links in notifications (`<url>/#/incidents/<id>`), e.g. `https://fineprint.example.com`.')
+    .meta({ defaultText: "the API's own address" }),
+  FINEPRINT_READ_TOKENS: ReadTokens.default([]).describe(
+    'Read-only bearer tokens (search and read; no acknowledge, resolve or silence): `name=token` pairs, comma-separated, each token ' +
+      'at least 16 characters (the name ends at the first `=`, the token may contain more).',
+  ),
+  FINEPRINT_RESOLVE_AFTER: Duration.prefault('30m').describe(
+    "An incident quiet this long resolves itself (a KB entry's `resolveAfter` wins).",
+  ),
+  FINEPRINT_REOPEN_WINDOW: Duration.prefault('1h').describe(
+    'A recurrence this soon after an incident was resolved re-opens it; later, it is a new incident.',
+  ),
+  FINEPRINT_RETENTION: Duration.pipe(z.number().min(3_600_000, 'at least 1h'))
+    .prefault('2160h')
+    .describe(
+      'Resolved incidents are deleted, with their evidence, this long after they were resolved (default 90 days); silences this long after they ended. Open and acknowledged incidents are kept however old. Checked at start and every hour.',
+    ),
 };
 
 export type ApiConfig = z.infer<z.ZodObject<typeof apiConfig>>;

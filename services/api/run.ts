@@ -1,28 +1,34 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadConfig, type Environment } from '../../shared/config.js';
+import { errorType } from '../../shared/errors.js';
 import { IncidentUpdateBatch } from '../../shared/incident.js';
-import { createKafka } from '../../shared/kafka/client.js';
+import { connectKafka } from '../../shared/kafka/client.js';
 import { elasticsearchConfig, kafkaConfig } from '../../shared/kafka/config.js';
-import { consumeAtLeastOnce, type Rejected } from '../../shared/kafka/consume.js';
+import { kafkaSource } from '../../shared/kafka/consume.js';
 import { sendToDeadLetter } from '../../shared/kafka/dead-letter.js';
-import { ensureTopics, topicNames } from '../../shared/kafka/topics.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { createLogger } from '../../shared/log.js';
 import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
+import { applyMeasured } from '../../shared/store/measured.js';
 import { RiskRecord } from '../../shared/risk-record.js';
 import { openDatabase } from '../../shared/sqlite.js';
 import { openElasticsearchStore } from '../../shared/store/elasticsearch.js';
 import { IncidentQuery } from '../../shared/store/index.js';
+import type { SourceHooks } from '../../shared/transport.js';
 import { apiConfig } from './config.js';
-import { createApiSide } from './serve.js';
+import { createApiSide } from './index.js';
 
 export const apiProcessConfig = {
   ...apiConfig,
   ...kafkaConfig,
   ...elasticsearchConfig,
-  /** Consumer group of the API replicas that file incident updates into Elasticsearch. Default <prefix>-api (and <group>-risks for risk records). */
-  FINEPRINT_KAFKA_API_GROUP: z.string().min(1).optional(),
+  FINEPRINT_KAFKA_API_GROUP: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Kafka consumer group of the API replicas that file incident updates into Elasticsearch (`<group>-risks` for risk records).')
+    .meta({ defaultText: '`<prefix>-api`' }),
 };
 
 /**
@@ -32,9 +38,9 @@ export const apiProcessConfig = {
  */
 export async function startApiProcess(env: Environment = process.env): Promise<{ url: string; stop(): Promise<void> }> {
   const config = loadConfig(apiProcessConfig, env);
-  const log = createLogger('fineprint-api', config.FINEPRINT_LOG_LEVEL);
+  const log = createLogger('fineprint-api', config.FINEPRINT_LOG_LEVEL, config.FINEPRINT_LOG_FORMAT);
   const kb = loadKnowledgeBase(config.FINEPRINT_KB_DIR);
-  const registry = new MetricsRegistry();
+  const registry = new MetricsRegistry({ process: true });
   const metrics = pipelineMetrics(registry);
   const store = await openElasticsearchStore({
     url: config.FINEPRINT_ELASTICSEARCH_URL,
@@ -42,9 +48,22 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
     indexPrefix: config.FINEPRINT_ELASTICSEARCH_INDEX_PREFIX,
     reopenWindowMs: config.FINEPRINT_REOPEN_WINDOW,
   });
-  // The outbox is local to this process (one API replica notifies; see README "Notifications").
+  // The outbox is local to this process (one API replica notifies; see docs/notifications.md).
   const notifyDb = openDatabase(join(config.FINEPRINT_DATA_DIR, 'notify.db'));
-  let consuming = false;
+  const kafka = await connectKafka(config, 'fineprint-api', log);
+  const { topics, producer } = kafka;
+  const hooks = (what: string): SourceHooks => ({
+    onInvalid: async (invalid) => {
+      metrics.errors.inc({ stage: 'api', error_type: errorType('FP_EVENT_INVALID') }, invalid.length);
+      log.warn({ count: invalid.length, reason: invalid[0]?.reason, origin: invalid[0]?.origin }, `Sent invalid ${what} to the dead-letter topic.`);
+      await sendToDeadLetter(producer, topics.deadLetter, invalid);
+    },
+    onError: (error, retry) => log.error({ err: error, ...retry }, `Filing ${what} failed; retrying them.`),
+  });
+  const groupId = config.FINEPRINT_KAFKA_API_GROUP ?? `${config.FINEPRINT_KAFKA_TOPIC_PREFIX}-api`;
+  const incidents = kafkaSource({ kafka: kafka.kafka, groupId, topic: topics.incidents, schema: IncidentUpdateBatch, sessionTimeoutMs: config.FINEPRINT_KAFKA_SESSION_TIMEOUT }, hooks('incident updates'));
+  // Risk records have their own topic and group: the posture never waits behind incident updates.
+  const risks = kafkaSource({ kafka: kafka.kafka, groupId: `${groupId}-risks`, topic: topics.risks, schema: RiskRecord, sessionTimeoutMs: config.FINEPRINT_KAFKA_SESSION_TIMEOUT }, hooks('risk records'));
   const api = await createApiSide({
     config,
     store,
@@ -57,53 +76,12 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
         () => ({ ok: true }),
         (error: unknown) => ({ ok: false, detail: String(error) }),
       ),
-      kafka: { ok: consuming },
+      kafka: { ok: incidents.consuming },
     }),
   });
 
-  const topics = topicNames(config.FINEPRINT_KAFKA_TOPIC_PREFIX);
-  const kafka = createKafka(config.FINEPRINT_KAFKA_BROKERS, 'fineprint-api', log);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topics, { partitions: config.FINEPRINT_KAFKA_PARTITIONS, retentionMs: config.FINEPRINT_KAFKA_RETENTION_HOURS * 3_600_000 });
-  await admin.disconnect();
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const toDeadLetter = (what: string) => async (rejected: Rejected[], from: { topic: string; partition: number }) => {
-    metrics.errors.inc({ stage: 'api', error_type: 'invalid_record' }, rejected.length);
-    log.warn({ count: rejected.length, reason: rejected[0]?.reason, ...from }, `Sent invalid ${what} to the dead-letter topic.`);
-    await sendToDeadLetter(producer, topics.deadLetter, from, rejected);
-  };
-  const groupId = config.FINEPRINT_KAFKA_API_GROUP ?? `${config.FINEPRINT_KAFKA_TOPIC_PREFIX}-api`;
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 500 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topics.incidents], fromBeginning: true });
-  consumer.on(consumer.events.GROUP_JOIN, () => (consuming = true));
-  consumer.on(consumer.events.CRASH, () => (consuming = false));
-  await consumeAtLeastOnce(
-    consumer,
-    IncidentUpdateBatch,
-    {
-      handle: async ({ records }) => {
-        await api.notifier.observe(await store.apply(records.flatMap((r) => r.value.updates)));
-      },
-      reject: toDeadLetter('incident updates'),
-    },
-    log,
-  );
-  // Risk records have their own topic and group: the posture never waits behind incident updates.
-  const riskConsumer = kafka.consumer({ groupId: `${groupId}-risks`, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 500 });
-  await riskConsumer.connect();
-  await riskConsumer.subscribe({ topics: [topics.risks], fromBeginning: true });
-  await consumeAtLeastOnce(
-    riskConsumer,
-    RiskRecord,
-    {
-      handle: async ({ records }) => store.risks.applyRisks(records.map((r) => r.value)),
-      reject: toDeadLetter('risk records'),
-    },
-    log,
-  );
+  await incidents.run(async ({ records }) => api.notifier.observe(await applyMeasured(store, records.flatMap((r) => r.updates), metrics)));
+  await risks.run(async ({ records }) => store.risks.applyRisks(records));
 
   const url = await api.listen();
   process.stdout.write(`fineprint API at ${url}\n`);
@@ -111,9 +89,9 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
   return {
     url,
     async stop() {
-      await consumer.disconnect();
-      await riskConsumer.disconnect();
-      await producer.disconnect();
+      await incidents.stop();
+      await risks.stop();
+      await kafka.close();
       await api.stop();
       notifyDb.close();
       await store.close();

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../../shared/log.js';
 import { app, type AppOptions } from './app.js';
 import { frameworkErrors } from './plugins/errors.js';
@@ -11,15 +11,10 @@ export async function buildServer(options: AppOptions, log?: Logger): Promise<Fa
     requestTimeout: 30_000,
     connectionTimeout: 10_000,
     bodyLimit: 1_048_576,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors,
   });
   await server.register(app, options);
   await server.ready();
   return server;
-}
-
-/** Listens; close() drains in-flight requests before resolving. */
-export async function listen(server: FastifyInstance, host: string, port: number): Promise<string> {
-  return server.listen({ host, port });
 }

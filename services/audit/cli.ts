@@ -3,7 +3,7 @@ import { loadConfig } from '../../shared/config.js';
 import { dockerClient } from '../../shared/docker.js';
 import { FineprintError } from '../../shared/errors.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
-import { Severity, SEVERITY_ORDER } from '../../shared/kb/schema.js';
+import { Severity, SEVERITY_ORDER, severityRank } from '../../shared/kb/schema.js';
 import { auditConfig } from './config.js';
 import { anyAtOrAbove, assertChecksInKb, collectAudit, renderJson, renderTable, type AuditReport } from './index.js';
 
@@ -41,7 +41,7 @@ export async function auditCommand(args: string[]): Promise<number> {
   }
   process.stdout.write(values.json ? renderJson(report.findings) : renderTable(report));
   if (threshold?.success && anyAtOrAbove(report.findings, threshold.data)) {
-    const n = report.findings.filter((f) => SEVERITY_ORDER.indexOf(f.severity) >= SEVERITY_ORDER.indexOf(threshold.data)).length;
+    const n = report.findings.filter((f) => severityRank(f.severity) >= severityRank(threshold.data)).length;
     process.stderr.write(`fineprint: ${n} finding${n === 1 ? '' : 's'} at or above ${threshold.data} (--fail-on ${threshold.data})\n`);
     return 1;
   }

@@ -1,8 +1,8 @@
 import { commonConfig } from '../../shared/config.js';
-import { collectorConfig } from '../collector/config.js';
+import { dockerConfig } from '../../shared/docker.js';
 
-/** `fineprint audit` settings: the Docker Engine to audit and the knowledge base (see README, "Configuration"). */
+/** `fineprint audit` settings: the Docker Engine to audit and the knowledge base (docs/configuration.md). */
 export const auditConfig = {
   ...commonConfig,
-  DOCKER_HOST: collectorConfig.DOCKER_HOST,
+  ...dockerConfig,
 };

@@ -1,12 +1,12 @@
 /**
  * `fineprint audit`: reads the daemon (`info`, `version`) and every container (`listContainers`,
- * `inspect` with `size=1`), runs the pure checks of ./checks.ts and renders the findings as a table
- * for people or JSON for tools. Read-only Docker API calls only.
+ * `inspect` with `size=1`), runs the pure checks of shared/audit/checks.ts and renders the findings
+ * as a table for people or JSON for tools. Read-only Docker API calls only.
  */
 import type Docker from 'dockerode';
-import { FineprintError } from '../../shared/errors.js';
+import { FineprintError, isNotFound } from '../../shared/errors.js';
 import type { KnowledgeBase } from '../../shared/kb/load.js';
-import { SEVERITY_ORDER, type Severity } from '../../shared/kb/schema.js';
+import { SEVERITY_ORDER, severityRank, type Severity } from '../../shared/kb/schema.js';
 import {
   auditContainer,
   auditDaemon,
@@ -18,9 +18,7 @@ import {
   type DaemonVersion,
   type Finding,
   type FindingContainer,
-} from './checks.js';
-
-export { auditContainer, auditDaemon, CHECK_KB_IDS, type DaemonInfo, type Finding, type FindingContainer } from './checks.js';
+} from '../../shared/audit/checks.js';
 
 export interface RunAuditOptions extends AuditOptions {
   /** Container names or ids to audit; default: every running container (every container with `all`). */
@@ -67,8 +65,6 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
-
-const isNotFound = (err: unknown) => (err as { statusCode?: number } | null)?.statusCode === 404;
 
 /** Runs every check against a live daemon; the report also lists the containers audited. */
 export async function collectAudit(docker: Docker, options: RunAuditOptions = {}): Promise<AuditReport> {
@@ -121,16 +117,9 @@ export async function collectAudit(docker: Docker, options: RunAuditOptions = {}
   };
 }
 
-/** The findings for every running container and the daemon (see collectAudit for the report). */
-export async function runAudit(docker: Docker, options: RunAuditOptions = {}): Promise<Finding[]> {
-  return (await collectAudit(docker, options)).findings;
-}
-
-const rank = (s: Severity) => SEVERITY_ORDER.indexOf(s);
-
 /** Whether any finding is at or above `severity` (`--fail-on`). */
 export function anyAtOrAbove(findings: readonly Finding[], severity: Severity): boolean {
-  return findings.some((f) => rank(f.severity) >= rank(severity));
+  return findings.some((f) => severityRank(f.severity) >= severityRank(severity));
 }
 
 /** `--json`: an array of `{container: {id, name, image} | null, kbId, severity, message, fix}`. */

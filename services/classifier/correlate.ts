@@ -15,13 +15,25 @@ export const DEFAULT_MERGE_WITHIN_MS = 60_000;
  * How far, in event time, a container-scoped signal that names no container may be from the
  * occurrence it joins; it is held this long for the occurrences around it to open.
  */
-export const ATTRIBUTION_HOLD_MS = 5_000;
+const ATTRIBUTION_HOLD_MS = 5_000;
 
 const NO_UPDATES: readonly IncidentUpdate[] = Object.freeze([]);
+
+/**
+ * Docker actions the engine repeats for one happening: on cgroup v2, containerd publishes an `oom`
+ * for every change of a container's memory.events once its oom_kill count is non-zero, so one kill
+ * can bring hundreds of `oom` events. An occurrence keeps a container's first as evidence; the
+ * kernel's kill lines tell kills apart.
+ */
+const REPEATED_DOCKER_ACTIONS: ReadonlySet<string> = new Set(['oom']);
 
 interface Occurrence {
   occurrenceId: string;
   lastTs: number;
+  /** incidentIdFor its fingerprint and id, hashed once (an occurrence has one fingerprint). */
+  proposedId?: string;
+  /** The event kept of each REPEATED_DOCKER_ACTIONS, by `container id/action`. */
+  kept?: Map<string, string>;
   /** Known for occurrences this process filed (not for those restored from the store). */
   filed?: {
     entry: KbEntry;
@@ -39,7 +51,7 @@ export interface CorrelatorOptions {
 }
 
 /** What groups occurrences into one incident: KB entry, host, and compose service or container name. */
-export function fingerprintOf(kbId: string, host: string, enrichment: Enrichment): string {
+function fingerprintOf(kbId: string, host: string, enrichment: Enrichment): string {
   const subject = enrichment.compose
     ? `svc:${enrichment.compose.project}/${enrichment.compose.service}`
     : enrichment.container
@@ -56,7 +68,7 @@ function compareRanks(a: [number, number, string], b: [number, number, string]):
 const incidentIdFor = (fingerprint: string, occurrenceId: string): string =>
   createHash('sha256').update(`${fingerprint}\n${occurrenceId}`).digest('base64url').slice(0, 22);
 
-function evidenceOf(event: NormalizedEvent, occurrenceId: string, detector: string): Evidence {
+function evidenceOf(event: NormalizedEvent, occurrenceId: string, detector: string, note: string | undefined): Evidence {
   return {
     eventId: event.id,
     occurrenceId,
@@ -67,6 +79,7 @@ function evidenceOf(event: NormalizedEvent, occurrenceId: string, detector: stri
     message: event.message,
     ...(event.docker ? { action: event.docker.action } : {}),
     ...(event.exitCode !== undefined ? { exitCode: event.exitCode } : {}),
+    ...(note ? { note } : {}),
   };
 }
 
@@ -82,6 +95,12 @@ export class Correlator {
   private readonly containerScoped = new Set<string>();
   /** Container-scoped signals naming no container, waiting for their occurrence, by event id. */
   private readonly held = new Map<string, Signal>();
+  /**
+   * Evidence-only signals that came before any occurrence they could join, by fingerprint: the
+   * engine may report a container's `die` before its `oom`, and the kernel's report of the kill
+   * reaches the classifier later still. An occurrence opening within ATTRIBUTION_HOLD_MS takes them.
+   */
+  private readonly early = new Map<string, { signal: Signal; enrichment: Enrichment }[]>();
   /** Where each held signal went (fingerprint), so a replayed event joins the same occurrence. */
   private readonly joined = new Map<string, { fingerprint: string; ts: number }>();
   private readonly mergeWithinMs: number;
@@ -135,12 +154,20 @@ export class Correlator {
 
     const fingerprint = fingerprintOf(signal.entry.id, event.host, enrichment);
     let occurrence = this.activeAt(fingerprint, event.ts);
+    const opens = !occurrence;
     if (!occurrence) {
-      if (signal.evidenceOnly) return [];
+      if (signal.evidenceOnly) {
+        this.early.set(fingerprint, [...(this.early.get(fingerprint) ?? []), { signal, enrichment }]);
+        return [];
+      }
       occurrence = { occurrenceId: (signal.related[0] ?? event).id, lastTs: event.ts };
       this.active.set(fingerprint, occurrence);
     }
     const updates = this.file(signal.entry, fingerprint, occurrence, signal, enrichment, detector);
+    if (opens) {
+      const own = [fingerprint, ...(signal.entry.supersedes ?? []).map((generalId) => fingerprintOf(generalId, event.host, enrichment))];
+      updates.push(...this.fileEarly(own, signal.entry, fingerprint, occurrence));
+    }
 
     for (const generalId of signal.entry.supersedes ?? []) {
       const generalFingerprint = fingerprintOf(generalId, event.host, enrichment);
@@ -173,9 +200,9 @@ export class Correlator {
       occurrence.filed.firstTs = Math.min(occurrence.filed.firstTs, signal.event.ts);
       occurrence.filed.detectors.add(detector);
     }
-    return [...signal.related, signal.event].map((event) => ({
+    return [...signal.related, signal.event].filter((event) => !this.repeats(occurrence, event)).map((event) => ({
       op: 'signal' as const,
-      proposedId: incidentIdFor(fingerprint, occurrence.occurrenceId),
+      proposedId: (occurrence.proposedId ??= incidentIdFor(fingerprint, occurrence.occurrenceId)),
       fingerprint,
       kbId: entry.id,
       title: entry.title,
@@ -184,8 +211,22 @@ export class Correlator {
       container: enrichment.container,
       compose: enrichment.compose,
       facts: enrichment.facts,
-      evidence: evidenceOf(event, occurrence.occurrenceId, detector),
+      evidence: evidenceOf(event, occurrence.occurrenceId, detector, event === signal.event ? signal.note : undefined),
     }));
+  }
+
+  /**
+   * Whether the event repeats another Docker event of its container already in the occurrence's
+   * evidence (REPEATED_DOCKER_ACTIONS); the kept event itself, replayed, is no repeat.
+   */
+  private repeats(occurrence: Occurrence, event: NormalizedEvent): boolean {
+    const action = event.docker?.action;
+    if (action === undefined || !REPEATED_DOCKER_ACTIONS.has(action)) return false;
+    const key = `${event.container?.id ?? ''}/${action}`;
+    occurrence.kept ??= new Map();
+    const kept = occurrence.kept.get(key);
+    if (kept === undefined) occurrence.kept.set(key, event.id);
+    return kept !== undefined && kept !== event.id;
   }
 
   /**
@@ -195,6 +236,7 @@ export class Correlator {
    * nearest; without one they are dropped. Cheap when nothing is held (the common case).
    */
   advance(host: string, ts: number): readonly IncidentUpdate[] {
+    if (this.early.size > 0) this.forgetEarly((signal) => signal.event.host === host && ts - signal.event.ts > ATTRIBUTION_HOLD_MS);
     if (this.held.size === 0) return NO_UPDATES;
     const updates: IncidentUpdate[] = [];
     for (const [eventId, signal] of this.held) {
@@ -203,6 +245,32 @@ export class Correlator {
       updates.push(...this.attribute(signal));
     }
     return updates;
+  }
+
+  /** Files into an occurrence that just opened the early evidence held under `fingerprints` (see `early`). */
+  private fileEarly(fingerprints: readonly string[], entry: KbEntry, fingerprint: string, occurrence: Occurrence): IncidentUpdate[] {
+    const updates: IncidentUpdate[] = [];
+    for (const key of fingerprints) {
+      const held = this.early.get(key);
+      if (!held) continue;
+      const joining = held.filter(({ signal }) => Math.abs(signal.event.ts - occurrence.lastTs) <= ATTRIBUTION_HOLD_MS);
+      const left = held.filter((h) => !joining.includes(h));
+      if (left.length > 0) this.early.set(key, left);
+      else this.early.delete(key);
+      for (const { signal, enrichment } of joining) {
+        updates.push(...this.file(entry, fingerprint, occurrence, signal, enrichment, `${signal.entry.id}/${signal.detectorId}`));
+      }
+    }
+    return updates;
+  }
+
+  /** Drops the early evidence `expired` says no occurrence will take any more. */
+  private forgetEarly(expired: (signal: Signal) => boolean): void {
+    for (const [key, held] of this.early) {
+      const left = held.filter(({ signal }) => !expired(signal));
+      if (left.length > 0) this.early.set(key, left);
+      else this.early.delete(key);
+    }
   }
 
   private attribute(signal: Signal): IncidentUpdate[] {
@@ -231,6 +299,7 @@ export class Correlator {
    * signals held on a host whose events stopped (their occurrences had ample time to open).
    */
   sweep(now: number): IncidentUpdate[] {
+    this.forgetEarly((signal) => now - signal.event.ts > this.mergeWithinMs);
     const updates: IncidentUpdate[] = [];
     for (const [eventId, signal] of this.held) {
       if (now - signal.event.ts <= this.mergeWithinMs) continue;

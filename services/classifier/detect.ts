@@ -9,6 +9,8 @@ export interface Signal {
   evidenceOnly: boolean;
   event: NormalizedEvent;
   related: NormalizedEvent[];
+  /** What the event means in its container's setup (the detector's KB note), once placed. */
+  note?: string;
 }
 
 interface WindowState {
@@ -43,7 +45,8 @@ export class Detection {
       return NO_SIGNALS;
     }
     const signals: Signal[] = [];
-    const sequenceHits = new Map<string, { target: Target; steps: number[] }>();
+    // Allocated only by a sequence step: most hits are single detectors.
+    let sequenceHits: Map<string, { target: Target; steps: number[] }> | undefined;
     for (const target of hits) {
       const { entry, detector, evidenceOnly } = target;
       if (target.type === 'single') {
@@ -53,12 +56,13 @@ export class Detection {
         if (fired) signals.push({ entry, detectorId: detector.id, evidenceOnly, event, related: fired });
       } else if (target.type === 'step') {
         const key = `${entry.id}/${detector.id}/${subjectOf(event)}`;
+        sequenceHits ??= new Map();
         const seen = sequenceHits.get(key) ?? { target, steps: [] };
         seen.steps.push(target.step);
         sequenceHits.set(key, seen);
       }
     }
-    for (const [key, { target, steps }] of sequenceHits) {
+    for (const [key, { target, steps }] of sequenceHits ?? []) {
       const { detector, entry, evidenceOnly } = target;
       if (!('sequence' in detector)) continue;
       const fired = this.observeSequence(key, detector.sequence, steps, event);

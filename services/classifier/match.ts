@@ -1,10 +1,13 @@
 import type { EventKind, NormalizedEvent } from '../../shared/event.js';
 import type { Detector, KbEntry, Match } from '../../shared/kb/schema.js';
 import type { KnowledgeBase } from '../../shared/kb/load.js';
-import { requiredLiterals } from './literals.js';
-import { LiteralScanner } from './prefilter.js';
+import { requiredLiterals } from '../../shared/kb/literals.js';
+import { kindsOf, LiteralGate } from '../../shared/kb/prefilter.js';
 
-type Predicate = (event: NormalizedEvent) => boolean;
+/** What the detectors' conditions read of an event: a pasted line's is enough, without identity or time. */
+export type MatchableEvent = Pick<NormalizedEvent, 'kind' | 'message' | 'docker' | 'exitCode' | 'container' | 'probe'>;
+
+type Predicate = (event: MatchableEvent) => boolean;
 
 /** What a matching predicate feeds: a detector directly, a window, or one step of a sequence. */
 export type Target =
@@ -21,8 +24,8 @@ interface CompiledPredicate {
   anyKind: boolean;
   /** The message regex, when the match has one. */
   message?: RegExp;
-  /** Literal ids of which one must occur in the message (prefilter); none: always evaluated. */
-  literals?: number[];
+  /** Literals of which one must occur in the message (prefilter); none: always evaluated. */
+  literals?: string[];
 }
 
 const asArray = <T>(value: T | T[] | undefined): T[] | undefined =>
@@ -68,34 +71,34 @@ function compileMatch(match: Match, message: RegExp | undefined): Predicate {
   };
 }
 
-const ALL_KINDS: readonly EventKind[] = ['docker', 'kernel', 'log', 'probe'];
-
 /** The KB compiled once at load: predicates indexed by event kind. */
 export interface CompiledKb {
   readonly kb: KnowledgeBase;
   /** Every predicate of every detector that holds for the event. */
-  match(event: NormalizedEvent): readonly Target[];
+  match(event: MatchableEvent): readonly Target[];
   /**
    * Same, for a line whose origin nothing tells (`fineprint classify` on a line without a
    * recognised prefix): the message predicates of every kind are tried, whatever the event's kind;
    * those that need Docker event fields or a probe reading cannot hold and are left out. The live
    * pipeline knows its sources and keeps using `match`.
    */
-  matchAnyKind(event: NormalizedEvent): readonly Target[];
+  matchAnyKind(event: MatchableEvent): readonly Target[];
   /** The part of the message the target's regex matches (for `classify --explain`). */
   matchedText(target: Target, message: string): string | undefined;
-  /** True when a log line could match some detector: the collector forwards only these lines. */
-  acceptLogLine(message: string): boolean;
   /** Longest window or sequence span in the KB, in ms (how far back state matters). */
   readonly maxSpanMs: number;
 }
 
 const KIND_INDEX: Record<EventKind, number> = { docker: 0, kernel: 1, log: 2, probe: 3, audit: 4 };
+const KIND_OF_INDEX = Object.keys(KIND_INDEX) as EventKind[];
 /** The predicate table of `matchAnyKind`, after those of the kinds. */
 const ANY_KIND = 5;
 const TABLES = 6;
 const NO_TARGETS: readonly Target[] = Object.freeze([]);
 const ascending = (a: number, b: number): number => a - b;
+
+/** The predicates (indices, in KB order) of one event kind, or of lines of unknown kind. */
+type Table = LiteralGate<number>;
 
 /** Conditions only a Docker event or a probe reading can meet. */
 const needsStructuredEvent = (match: Match): boolean =>
@@ -107,12 +110,6 @@ const needsStructuredEvent = (match: Match): boolean =>
 
 export function compileKb(kb: KnowledgeBase): CompiledKb {
   const predicates: CompiledPredicate[] = [];
-  const literalIds = new Map<string, number>();
-  const literalId = (literal: string): number => {
-    let id = literalIds.get(literal);
-    if (id === undefined) literalIds.set(literal, (id = literalIds.size));
-    return id;
-  };
   let maxSpanMs = 0;
 
   const add = (match: Match, target: Target) => {
@@ -121,10 +118,10 @@ export function compileKb(kb: KnowledgeBase): CompiledKb {
     predicates.push({
       test: compileMatch(match, message),
       target,
-      kinds: new Set(asArray(match.kind) ?? ALL_KINDS),
+      kinds: new Set(kindsOf(match.kind)),
       anyKind: message !== undefined && !needsStructuredEvent(match),
       ...(message ? { message } : {}),
-      ...(literals ? { literals: literals.map(literalId) } : {}),
+      ...(literals ? { literals } : {}),
     });
   };
 
@@ -145,22 +142,15 @@ export function compileKb(kb: KnowledgeBase): CompiledKb {
     }
   }
 
-  // Per table (each event kind, and any kind): the predicates each literal opens, and those
-  // evaluated on every event (no message regex, or one without a useful literal). Indices keep the
-  // KB order of the hits.
-  const scanner = new LiteralScanner([...literalIds.keys()]);
-  const gatedBy = Array.from({ length: TABLES }, () => Array.from({ length: literalIds.size }, (): number[] => []));
-  const ungated = Array.from({ length: TABLES }, (): number[] => []);
-  const file = (table: number, predicate: CompiledPredicate, index: number) => {
-    if (predicate.literals) for (const id of predicate.literals) (gatedBy[table]?.[id] as number[]).push(index);
-    else ungated[table]?.push(index);
-  };
-  predicates.forEach((predicate, index) => {
-    for (const kind of predicate.kinds) file(KIND_INDEX[kind], predicate, index);
-    if (predicate.anyKind) file(ANY_KIND, predicate, index);
+  // Per table (each event kind, and any kind): a scanner of the literals of its predicates only,
+  // the predicates each literal opens, and those evaluated on every event (no message regex, or one
+  // without a useful literal). Indices keep the KB order of the hits.
+  const tables: Table[] = Array.from({ length: TABLES }, (_, table) => {
+    const filed = predicates.flatMap((predicate, index) =>
+      (table === ANY_KIND ? predicate.anyKind : predicate.kinds.has(KIND_OF_INDEX[table] as EventKind)) ? [{ item: index, literals: predicate.literals }] : [],
+    );
+    return new LiteralGate(filed);
   });
-  const logKind = KIND_INDEX.log;
-  const logUngated = (ungated[logKind] as number[]).flatMap((index) => predicates[index]?.message ?? []);
   const regexOf = new Map<Target, RegExp>();
   for (const predicate of predicates) if (predicate.message) regexOf.set(predicate.target, predicate.message);
 
@@ -169,26 +159,22 @@ export function compileKb(kb: KnowledgeBase): CompiledKb {
   const stamp = new Float64Array(predicates.length);
   let epoch = 0;
 
-  const matchIn = (table: number, event: NormalizedEvent): readonly Target[] => {
-    const always = ungated[table] as number[];
+  const matchIn = ({ scanner, gatedBy, ungated }: Table, event: MatchableEvent): readonly Target[] => {
     const found = scanner.scan(event.message);
-    let order: readonly number[] = always;
+    let order: readonly number[] = ungated;
     if (found > 0) {
       epoch += 1;
       candidates.length = 0;
-      const gates = gatedBy[table] as number[][];
       for (let f = 0; f < found; f += 1) {
-        for (const index of gates[scanner.foundAt(f)] as number[]) {
+        for (const index of gatedBy[scanner.foundAt(f)] as readonly number[]) {
           if (stamp[index] === epoch) continue;
           stamp[index] = epoch;
           candidates.push(index);
         }
       }
-      if (candidates.length > 0) {
-        for (const index of always) candidates.push(index);
-        candidates.sort(ascending);
-        order = candidates;
-      }
+      for (const index of ungated) candidates.push(index);
+      candidates.sort(ascending);
+      order = candidates;
     }
     let hits: Target[] | undefined;
     for (let i = 0; i < order.length; i += 1) {
@@ -197,23 +183,16 @@ export function compileKb(kb: KnowledgeBase): CompiledKb {
     }
     return hits ?? NO_TARGETS;
   };
+  const byKind = tables.slice(0, ANY_KIND);
+  const anyKind = tables[ANY_KIND] as Table;
 
   return {
     kb,
     maxSpanMs,
-    match: (event) => matchIn(KIND_INDEX[event.kind], event),
-    matchAnyKind: (event) => matchIn(ANY_KIND, event),
+    match: (event) => matchIn(byKind[KIND_INDEX[event.kind]] as Table, event),
+    matchAnyKind: (event) => matchIn(anyKind, event),
     matchedText(target, message) {
       return regexOf.get(target)?.exec(message)?.[0];
-    },
-    acceptLogLine(message) {
-      const found = scanner.scan(message);
-      const gates = gatedBy[logKind] as number[][];
-      for (let f = 0; f < found; f += 1) {
-        for (const index of gates[scanner.foundAt(f)] as number[]) if (predicates[index]?.message?.test(message)) return true;
-      }
-      for (const regex of logUngated) if (regex.test(message)) return true;
-      return false;
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { NormalizedEvent } from '../../shared/event.js';
 import { NormalizedEvent as NormalizedEventSchema, RECORD_VERSION } from '../../shared/event.js';
 import type { LineFormat } from '../../shared/kb/schema.js';
-import { containerIdsInCgroupPaths } from '../collector/kmsg-record.js';
+import { containerIdsInCgroupPaths } from '../../shared/kmsg/record.js';
 
 /**
  * Turns a pasted line (kernel ring buffer, syslog and journald in their many forms, dockerd logs,
@@ -27,13 +27,19 @@ export interface RecognizedLine {
   format: DetectedFormat;
 }
 
-type Parsed = Omit<NormalizedEvent, 'v' | 'id' | 'host' | 'source' | 'ts'> & { ts?: number };
+/**
+ * What a line says, before the event gets its identity and time. The time stays as the line wrote
+ * it (text, or ms) until the event is built: `fineprint classify` prints no time and never parses it.
+ */
+export type LineEvent = Omit<NormalizedEvent, 'v' | 'id' | 'host' | 'source' | 'ts'> & { time?: string | number };
+type Parsed = LineEvent;
 type Found = { format: DetectedFormat; parsed: Parsed };
 
 const ISO_TIME = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)`;
 const ISO_DATE = /^\d{4}-/;
-const KMSG = /^(\d{1,3}),(\d+),(\d+),[^;]*;/;
 const DMESG_LEVEL_PREFIX = /^(?:kern|user|mail|daemon|auth|syslog|lpr|news)\s*:\s*(?:emerg|alert|crit|err|warn|notice|info|debug)\s*:\s*/;
+/** The first two characters of each facility of DMESG_LEVEL_PREFIX (as `code0 << 8 | code1`): other lines skip it. */
+const FACILITY_STARTS = new Set(['ke', 'us', 'ma', 'da', 'au', 'sy', 'lp', 'ne'].map((f) => (f.charCodeAt(0) << 8) | f.charCodeAt(1)));
 /** `dmesg -r`: the raw `<prio>` before the record. */
 const DMESG_RAW_PRIO = /^<\d{1,3}>/;
 /** `[ secs]`, `--show-delta` (`[ secs < delta>]`) and `--time-format reltime` deltas (`[  +0.000012]`). */
@@ -86,26 +92,29 @@ const K = 0x6b;
 const M = 0x4d;
 const isDigit = (code: number): boolean => code >= 0x30 && code <= 0x39;
 const isUpper = (code: number): boolean => code >= 0x41 && code <= 0x5a;
-const isLower = (code: number): boolean => code >= 0x61 && code <= 0x7a;
+/** Starts like `2026-`: CRI, `docker events` and `docker logs -t` lines all do, kmsg lines never. */
+const isIsoDate = (line: string): boolean =>
+  isDigit(line.charCodeAt(0)) && isDigit(line.charCodeAt(1)) && isDigit(line.charCodeAt(2)) && isDigit(line.charCodeAt(3)) && line.charCodeAt(4) === 0x2d;
 
-const unescapeLogrus = (text: string): string => text.replace(/\\(["\\])/g, '$1').replace(/\\n/g, '\n').replace(/\\t/g, '\t');
+const unescapeLogrus = (text: string): string =>
+  text.includes('\\') ? text.replace(/\\(["\\])/g, '$1').replace(/\\n/g, '\n').replace(/\\t/g, '\t') : text;
 /** The text after a prefix match: slicing is cheaper than a `(.*)$` group, and takes any character. */
 const afterMatch = (text: string, match: RegExpExecArray): string => text.slice(match[0].length);
 const parseTime = (text: string): number | undefined => {
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? undefined : ms;
 };
-/** Sets the time on a freshly built event (no copy: one allocation less per line). */
-const withTs = (parsed: Parsed, ts: number | undefined): Parsed => {
-  if (ts !== undefined) parsed.ts = ts;
+/** Sets the time (ms, or text to parse) on a freshly built event (no copy: one allocation less per line). */
+const withTs = (parsed: Parsed, time: string | number | undefined): Parsed => {
+  if (time !== undefined) parsed.time = time;
   return parsed;
 };
 const logLine = (message: string, stream: NonNullable<NormalizedEvent['log']>['stream']): Parsed => ({ kind: 'log', log: { stream }, message });
 
 function kernel(message: string, extra: NonNullable<NormalizedEvent['kernel']> = {}): Parsed {
   const parsed: Parsed = { kind: 'kernel', message, kernel: extra };
-  // Every cgroup path of a container names Docker: most kernel lines skip the search.
-  const ids = message.includes('docker') ? containerIdsInCgroupPaths(message) : [];
+  // Every cgroup path of a container names `docker/` or `docker-`: most kernel lines skip the search.
+  const ids = message.includes('docker/') || message.includes('docker-') ? containerIdsInCgroupPaths(message) : [];
   if (ids.length > 0) extra.cgroupIds = ids;
   if (ids.length === 1) parsed.container = { id: ids[0] as string };
   return parsed;
@@ -116,23 +125,45 @@ function parseKernelLine(line: string): Found | undefined {
   // Each prefix starts with its own kind of character: most lines skip most regexes.
   const first = line.charCodeAt(0);
   if (isDigit(first)) {
-    const kmsg = KMSG.exec(line);
-    if (kmsg) {
-      const prio = Number(kmsg[1]);
-      return { format: 'kmsg', parsed: kernel(afterMatch(line, kmsg), { seq: Number(kmsg[2]), level: prio & 7, facility: prio >> 3 }) };
-    }
+    const kmsg = kmsgHeader(line);
+    if (kmsg) return { format: 'kmsg', parsed: kernel(line.slice(kmsg.end), { seq: kmsg.seq, level: kmsg.prio & 7, facility: kmsg.prio >> 3 }) };
     const iso = DMESG_ISO.exec(line);
-    if (iso) return { format: 'dmesg', parsed: withTs(kernel(afterMatch(line, iso)), parseTime(`${iso[1]}.${iso[2]}${iso[3]}`)) };
+    if (iso) return { format: 'dmesg', parsed: withTs(kernel(afterMatch(line, iso)), `${iso[1]}.${iso[2]}${iso[3]}`) };
     return undefined;
   }
   const raw = first === LT ? DMESG_RAW_PRIO.exec(line) : null;
-  const body = raw ? line.slice(raw[0].length) : isLower(first) ? line.replace(DMESG_LEVEL_PREFIX, '') : line;
+  const body = raw ? line.slice(raw[0].length) : FACILITY_STARTS.has((first << 8) | line.charCodeAt(1)) ? line.replace(DMESG_LEVEL_PREFIX, '') : line;
   const dmesg = body.charCodeAt(0) === BRACKET ? (DMESG_SECONDS.exec(body) ?? DMESG_HUMAN.exec(body)) : null;
   // dmesg --file on a saved log keeps syslog's `kernel:` tag after the timestamp.
   if (dmesg) return { format: 'dmesg', parsed: kernel(afterMatch(body, dmesg).replace(KERNEL_TAG_PREFIX, '')) };
   // `dmesg -r --notime`: the priority alone.
   if (raw) return { format: 'dmesg', parsed: kernel(body) };
   return undefined;
+}
+
+const COMMA = 0x2c;
+
+/** The end of the run of digits from `from` (`from` itself when there is none). */
+function digitsEnd(line: string, from: number): number {
+  let i = from;
+  while (isDigit(line.charCodeAt(i))) i += 1;
+  return i;
+}
+
+/**
+ * `/dev/kmsg`'s `prio,seq,usec,flags[,...];` header (prio of 1 to 3 digits), read by character:
+ * the commonest kernel line costs no regex. `end` is where the message starts.
+ */
+function kmsgHeader(line: string): { prio: number; seq: number; end: number } | undefined {
+  const prioEnd = digitsEnd(line, 0);
+  if (prioEnd === 0 || prioEnd > 3 || line.charCodeAt(prioEnd) !== COMMA) return undefined;
+  const seqEnd = digitsEnd(line, prioEnd + 1);
+  if (seqEnd === prioEnd + 1 || line.charCodeAt(seqEnd) !== COMMA) return undefined;
+  const usecEnd = digitsEnd(line, seqEnd + 1);
+  if (usecEnd === seqEnd + 1 || line.charCodeAt(usecEnd) !== COMMA) return undefined;
+  const semicolon = line.indexOf(';', usecEnd + 1);
+  if (semicolon < 0) return undefined;
+  return { prio: Number(line.slice(0, prioEnd)), seq: Number(line.slice(prioEnd + 1, seqEnd)), end: semicolon + 1 };
 }
 
 /** Kernel text with whatever prefix it carries (forced kernel formats accept them all). */
@@ -147,7 +178,7 @@ function parseLogrus(line: string): Parsed | undefined {
   if (!m) return undefined;
   const tail = afterMatch(line, m);
   const rest = tail ? ` ${unescapeLogrus(tail)}` : '';
-  return withTs(logLine(`${unescapeLogrus(m[3] as string)}${rest}`, 'daemon'), parseTime(m[1] as string));
+  return withTs(logLine(`${unescapeLogrus(m[3] as string)}${rest}`, 'daemon'), m[1]);
 }
 
 /** What a syslog tag says about its message: the kernel's, a Docker daemon's, or some program's. */
@@ -161,18 +192,20 @@ function parseSyslog(line: string): Parsed | undefined {
   let text = line;
   if (line.charCodeAt(0) === LT) {
     const rfc5424 = RFC5424.exec(line);
-    if (rfc5424) return withTs(byProgram(rfc5424[2] as string, afterMatch(line, rfc5424)), parseTime(rfc5424[1] as string));
+    if (rfc5424) return withTs(byProgram(rfc5424[2] as string, afterMatch(line, rfc5424)), rfc5424[1]);
     text = line.replace(SYSLOG_PRIO, '');
   }
   const first = text.charCodeAt(0);
   const m = isDigit(first) || isUpper(first) ? SYSLOG.exec(text) : null;
-  if (m) return withTs(byProgram(m[3] as string, afterMatch(text, m)), ISO_DATE.test(m[1] as string) ? parseTime(m[1] as string) : undefined);
+  if (m) return withTs(byProgram(m[3] as string, afterMatch(text, m)), ISO_DATE.test(m[1] as string) ? m[1] : undefined);
   const monotonic = first === BRACKET ? SYSLOG_MONOTONIC.exec(text) : null;
   if (monotonic) return byProgram(monotonic[1] ?? (monotonic[2] as string), afterMatch(text, monotonic));
   const tagged = first === SPACE || first === TAB || first === K ? KERNEL_TAG.exec(text) : null;
   if (tagged) return kernelText(afterMatch(text, tagged));
   if (first === M && SYSLOG_BROADCAST.test(text)) return logLine(text, 'file');
-  const tagOnly = SYSLOG_TAG_ONLY.exec(text);
+  const open = text.indexOf('[');
+  // A tag has no space: a line with one before its first `[` is no `tag[pid]:` line.
+  const tagOnly = open > 0 && text.lastIndexOf(' ', open) < 0 ? SYSLOG_TAG_ONLY.exec(text) : null;
   if (tagOnly) return byProgram(tagOnly[1] as string, afterMatch(text, tagOnly));
   return undefined;
 }
@@ -188,7 +221,7 @@ function attributesOf(text: string): Record<string, string> {
 
 const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
 
-function dockerEvent(type: string, action: string, id: string, attributes: Record<string, string>, ts?: number): Parsed {
+function dockerEvent(type: string, action: string, id: string, attributes: Record<string, string>, time?: string | number): Parsed {
   let shown = '';
   for (const key in attributes) shown += `${shown ? ', ' : ''}${key}=${attributes[key]}`;
   const parsed: Parsed = { kind: 'docker', message: `${type} ${action} ${id} (${shown})`, docker: { type, action, attributes } };
@@ -200,7 +233,7 @@ function dockerEvent(type: string, action: string, id: string, attributes: Recor
   }
   const exitCode = attributes.exitCode !== undefined ? Number(attributes.exitCode) : NaN;
   if (Number.isInteger(exitCode)) parsed.exitCode = exitCode;
-  return withTs(parsed, ts);
+  return withTs(parsed, time);
 }
 
 type JsonObject = Record<string, unknown>;
@@ -220,8 +253,8 @@ function fromRecordJson(raw: JsonObject): Parsed | undefined {
   if (!('v' in raw) || !('kind' in raw)) return undefined;
   const result = NormalizedEventSchema.safeParse(raw);
   if (!result.success) return undefined;
-  const { v: _v, id: _id, host: _host, source: _source, ...rest } = result.data;
-  return rest;
+  const { v: _v, id: _id, host: _host, source: _source, ts, ...rest } = result.data;
+  return withTs(rest, ts);
 }
 
 function fromDockerEventJson(raw: JsonObject): Parsed | undefined {
@@ -241,7 +274,7 @@ function fromDockerEventJson(raw: JsonObject): Parsed | undefined {
 function fromJsonFile(raw: JsonObject): Parsed | undefined {
   if (typeof raw.log !== 'string' || !('stream' in raw || 'time' in raw)) return undefined;
   const message = raw.log.replace(/\r?\n$/, '');
-  return withTs(logLine(message, raw.stream === 'stderr' ? 'stderr' : 'stdout'), typeof raw.time === 'string' ? parseTime(raw.time) : undefined);
+  return withTs(logLine(message, raw.stream === 'stderr' ? 'stderr' : 'stdout'), typeof raw.time === 'string' ? raw.time : undefined);
 }
 
 /** journalctl -o json: MESSAGE (a string, or bytes when not UTF-8) and the trusted fields. */
@@ -293,13 +326,13 @@ function parseDockerEventText(line: string): Parsed | undefined {
   const space = head.lastIndexOf(' ');
   if (open < 0 || space <= 0) return undefined;
   const action = head.slice(0, space).trim();
-  return dockerEvent(m[2] as string, action, head.slice(space + 1), attributesOf(rest.slice(open + 2, -1)), parseTime(m[1] as string));
+  return dockerEvent(m[2] as string, action, head.slice(space + 1), attributesOf(rest.slice(open + 2, -1)), m[1]);
 }
 
 function parseCri(line: string): Parsed | undefined {
   const m = CRI.exec(line);
   if (!m) return undefined;
-  return withTs(logLine(afterMatch(line, m), m[2] as 'stdout' | 'stderr'), parseTime(m[1] as string));
+  return withTs(logLine(afterMatch(line, m), m[2] as 'stdout' | 'stderr'), m[1]);
 }
 
 /** `docker logs -t` and compose output (with or without -t), and compose's "exited with code N". */
@@ -311,9 +344,9 @@ function parseDockerLog(line: string): Parsed | undefined {
   }
   const prefixed = COMPOSE_PREFIX.exec(line);
   const body = prefixed ? afterMatch(line, prefixed) : line;
-  const stamped = DOCKER_LOG_TIMESTAMP.exec(body);
+  const stamped = isDigit(body.charCodeAt(0)) ? DOCKER_LOG_TIMESTAMP.exec(body) : null;
   if (!prefixed && !stamped) return undefined;
-  return withTs(logLine(stamped ? afterMatch(body, stamped) : body, 'stdout'), stamped ? parseTime(stamped[1] as string) : undefined);
+  return withTs(logLine(stamped ? afterMatch(body, stamped) : body, 'stdout'), stamped?.[1]);
 }
 
 const asText = (line: string): Parsed => logLine(line, 'file');
@@ -358,7 +391,7 @@ function parseAuto(line: string): Found {
     const syslog = found('syslog', parseSyslog(line));
     if (syslog) return syslog;
   }
-  if (isDigit(first)) {
+  if (isIsoDate(line)) {
     const early =
       found('cri', parseCri(line)) ??
       found('docker-event', parseDockerEventText(line)) ??
@@ -376,14 +409,38 @@ function parseAuto(line: string): Found {
 /** The source of events parsed from pasted lines (`fineprint classify`, KB fixtures). */
 export const PASTED_SOURCE = 'classify';
 
-/** Parses one line and says which format it was read as; blank lines give undefined. */
-export function recognizeLine(line: string, format: LineFormat, context: ParseContext): RecognizedLine | undefined {
+/** Longest message kept of a line. */
+const MAX_MESSAGE = 16384;
+
+/**
+ * Reads one line for matching: the format it was read as and what it says, time unparsed and no
+ * identity (what `fineprint classify` needs of most lines); blank lines give undefined.
+ */
+export function readLine(line: string, format: LineFormat): { format: DetectedFormat; event: LineEvent } | undefined {
   let text = line.endsWith('\r') ? line.slice(0, -1) : line;
   if (text.includes('\u001b')) text = text.replace(ANSI_ESCAPE, '');
-  if (text.trim() === '') return undefined;
+  if (isBlank(text)) return undefined;
   const { format: detected, parsed } = format === 'auto' ? parseAuto(text) : { format, parsed: PARSERS[format](text) };
+  if (parsed.message.length > MAX_MESSAGE) parsed.message = parsed.message.slice(0, MAX_MESSAGE);
+  return { format: detected, event: parsed };
+}
+
+/** `text.trim() === ''`, answered by the first character for almost every line. */
+function isBlank(text: string): boolean {
+  const first = text.charCodeAt(0);
+  // Printable ASCII other than space is never trimmed.
+  if (first > SPACE && first < 0x7f) return false;
+  return text.trim() === '';
+}
+
+/** Parses one line and says which format it was read as; blank lines give undefined. */
+export function recognizeLine(line: string, format: LineFormat, context: ParseContext): RecognizedLine | undefined {
+  const read = readLine(line, format);
+  if (!read) return undefined;
+  const { time, ...parsed } = read.event;
+  const ts = typeof time === 'string' ? parseTime(time) : time;
   return {
-    format: detected,
+    format: read.format,
     event: {
       v: RECORD_VERSION,
       id: `classify:${context.lineNumber}`,
@@ -391,8 +448,7 @@ export function recognizeLine(line: string, format: LineFormat, context: ParseCo
       source: PASTED_SOURCE,
       ...parsed,
       // Fixtures and pasted lines keep their order even without timestamps: one ms apart.
-      ts: parsed.ts !== undefined && !Number.isNaN(parsed.ts) ? parsed.ts : context.lineNumber,
-      message: parsed.message.slice(0, 16384),
+      ts: ts !== undefined && !Number.isNaN(ts) ? ts : context.lineNumber,
     },
   };
 }

@@ -2,30 +2,35 @@ import type { Admin, Consumer } from 'kafkajs';
 import { z } from 'zod';
 import { loadConfig, type Environment } from '../../shared/config.js';
 import { CollectorRecord } from '../../shared/event.js';
-import { createKafka } from '../../shared/kafka/client.js';
+import { errorType } from '../../shared/errors.js';
+import { connectKafka } from '../../shared/kafka/client.js';
 import { elasticsearchConfig, kafkaConfig } from '../../shared/kafka/config.js';
-import { consumeAtLeastOnce } from '../../shared/kafka/consume.js';
+import { kafkaSource } from '../../shared/kafka/consume.js';
 import { sendToDeadLetter } from '../../shared/kafka/dead-letter.js';
-import { ensureTopics, topicNames } from '../../shared/kafka/topics.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
-import { startStatusServer } from '../../shared/status-server.js';
+import { startStatusServer, statusServerConfig } from '../../shared/status-server.js';
 import { openElasticsearchStore } from '../../shared/store/elasticsearch.js';
+import { openElasticsearchVolumeUsers } from '../../shared/store/volume-users-elasticsearch.js';
 import { classifierConfig } from './config.js';
-import { compileKb, createClassifier, FactsCache } from './index.js';
+import { compileKb, createClassifier, FactsCache, VolumeHistory } from './index.js';
 import { sendIncidentUpdates } from './sinks/kafka.js';
 
 export const classifierProcessConfig = {
   ...classifierConfig,
   ...kafkaConfig,
-  /** Optional: lets a restarted classifier resume correlation from the incidents already filed. */
-  FINEPRINT_ELASTICSEARCH_URL: elasticsearchConfig.FINEPRINT_ELASTICSEARCH_URL.optional(),
+  FINEPRINT_ELASTICSEARCH_URL: elasticsearchConfig.FINEPRINT_ELASTICSEARCH_URL.optional().describe(
+    'Elasticsearch URL: with it a restarted classifier resumes correlation from the incidents already filed.',
+  ),
   FINEPRINT_ELASTICSEARCH_INDEX_PREFIX: elasticsearchConfig.FINEPRINT_ELASTICSEARCH_INDEX_PREFIX,
-  /** Consumer group of the classifiers (one group for the fleet; more members, more parallelism). Default <prefix>-classifier. */
-  FINEPRINT_KAFKA_GROUP: z.string().min(1).optional(),
-  FINEPRINT_STATUS_HOST: z.string().min(1).default('127.0.0.1'),
-  FINEPRINT_STATUS_PORT: z.coerce.number().int().min(0).max(65_535).default(7779),
+  FINEPRINT_KAFKA_GROUP: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Kafka consumer group of the classifiers: one group for the fleet, more members, more parallelism.')
+    .meta({ defaultText: '`<prefix>-classifier`' }),
+  ...statusServerConfig(7779),
 };
 
 /**
@@ -33,7 +38,7 @@ export const classifierProcessConfig = {
  * from the event log: when partitions are assigned, each is read again from `spanMs` before its
  * committed offset. Re-read events only repeat updates the store already has (idempotent).
  */
-async function rewindOnAssignment(consumer: Consumer, admin: Admin, groupId: string, topic: string, spanMs: number, log: Logger): Promise<void> {
+function rewindOnAssignment(consumer: Consumer, admin: Admin, groupId: string, topic: string, spanMs: number, log: Logger): void {
   consumer.on(consumer.events.GROUP_JOIN, async ({ payload }) => {
     const partitions = payload.memberAssignment[topic] ?? [];
     if (partitions.length === 0 || spanMs === 0) return;
@@ -54,76 +59,72 @@ async function rewindOnAssignment(consumer: Consumer, admin: Admin, groupId: str
 
 export async function startClassifierProcess(env: Environment = process.env): Promise<{ stop(): Promise<void> }> {
   const config = loadConfig(classifierProcessConfig, env);
-  const log = createLogger('fineprint-classifier', config.FINEPRINT_LOG_LEVEL);
+  const log = createLogger('fineprint-classifier', config.FINEPRINT_LOG_LEVEL, config.FINEPRINT_LOG_FORMAT);
   const kb = loadKnowledgeBase(config.FINEPRINT_KB_DIR);
   const compiled = compileKb(kb);
-  const registry = new MetricsRegistry();
+  const registry = new MetricsRegistry({ process: true });
   const metrics = pipelineMetrics(registry);
   const store = config.FINEPRINT_ELASTICSEARCH_URL
     ? await openElasticsearchStore({ url: config.FINEPRINT_ELASTICSEARCH_URL, kb, indexPrefix: config.FINEPRINT_ELASTICSEARCH_INDEX_PREFIX })
     : undefined;
+  const volumeUsers = config.FINEPRINT_ELASTICSEARCH_URL
+    ? await openElasticsearchVolumeUsers({
+        url: config.FINEPRINT_ELASTICSEARCH_URL,
+        indexPrefix: config.FINEPRINT_ELASTICSEARCH_INDEX_PREFIX,
+        onSaveError: (error) => log.warn({ err: error }, 'Could not save which containers used a volume; a restart forgets it.'),
+      })
+    : undefined;
   const classifier = createClassifier({
     kb: compiled,
     facts: new FactsCache(),
+    volumes: new VolumeHistory(volumeUsers),
     ...(store ? { activeOccurrences: (since: number) => store.activeOccurrences(since) } : {}),
     metrics,
     log,
     mergeWithinMs: config.FINEPRINT_MERGE_WINDOW,
+    cleanRunMs: config.FINEPRINT_CLEAN_RUN,
   });
   await classifier.restore();
 
-  const topics = topicNames(config.FINEPRINT_KAFKA_TOPIC_PREFIX);
+  const kafka = await connectKafka(config, 'fineprint-classifier', log);
+  const { topics, producer, admin } = kafka;
   // Deployments that share a broker under different prefixes must not share a group.
   const groupId = config.FINEPRINT_KAFKA_GROUP ?? `${config.FINEPRINT_KAFKA_TOPIC_PREFIX}-classifier`;
-  const kafka = createKafka(config.FINEPRINT_KAFKA_BROKERS, 'fineprint-classifier', log);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topics, { partitions: config.FINEPRINT_KAFKA_PARTITIONS, retentionMs: config.FINEPRINT_KAFKA_RETENTION_HOURS * 3_600_000 });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 500 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topics.events], fromBeginning: true });
-  await rewindOnAssignment(consumer, admin, groupId, topics.events, compiled.maxSpanMs, log);
-  let consuming = false;
-  consumer.on(consumer.events.GROUP_JOIN, () => (consuming = true));
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    consuming = false;
-    log.error({ err: payload.error }, 'The Kafka consumer crashed; kafkajs restarts it.');
-  });
-
-  await consumeAtLeastOnce(
-    consumer,
-    CollectorRecord,
+  const events = kafkaSource(
     {
-      handle: async ({ partition, records }) => {
-        const updates = classifier.classify(records.map((r) => r.value));
-        await sendIncidentUpdates(producer, topics.incidents, `events-${partition}`, updates);
-      },
-      reject: async (rejected, from) => {
-        metrics.errors.inc({ stage: 'classifier', error_type: 'invalid_record' }, rejected.length);
-        log.warn({ count: rejected.length, reason: rejected[0]?.reason, ...from }, 'Sent invalid records to the dead-letter topic.');
-        await sendToDeadLetter(producer, topics.deadLetter, from, rejected);
-      },
+      kafka: kafka.kafka,
+      groupId,
+      topic: topics.events,
+      schema: CollectorRecord,
+      sessionTimeoutMs: config.FINEPRINT_KAFKA_SESSION_TIMEOUT,
+      onConsumer: (consumer) => rewindOnAssignment(consumer, admin, groupId, topics.events, compiled.maxSpanMs, log),
     },
-    log,
+    {
+      onInvalid: async (invalid) => {
+        metrics.errors.inc({ stage: 'classifier', error_type: errorType('FP_EVENT_INVALID') }, invalid.length);
+        log.warn({ count: invalid.length, reason: invalid[0]?.reason, origin: invalid[0]?.origin }, 'Sent invalid records to the dead-letter topic.');
+        await sendToDeadLetter(producer, topics.deadLetter, invalid);
+      },
+      onError: (error, retry) => log.error({ err: error, ...retry }, 'Classifying a batch failed; retrying it.'),
+    },
   );
+  await events.run(async ({ records, stream }) => sendIncidentUpdates(producer, topics.incidents, stream, classifier.classify(records)));
   const status = await startStatusServer({
     host: config.FINEPRINT_STATUS_HOST,
     port: config.FINEPRINT_STATUS_PORT,
     metrics: registry,
-    health: async () => ({ kafka: { ok: consuming } }),
+    health: async () => ({ kafka: { ok: events.consuming } }),
   });
   log.info({ brokers: config.FINEPRINT_KAFKA_BROKERS, group: groupId, status: status.url }, 'fineprint classifier started');
   process.stdout.write(`fineprint classifier is consuming ${topics.events}; status at ${status.url}\n`);
 
   return {
     async stop() {
-      await consumer.disconnect();
-      await producer.disconnect();
-      await admin.disconnect();
+      await events.stop();
+      await kafka.close();
       await status.close();
       await store?.close();
+      await volumeUsers?.close();
     },
   };
 }

@@ -6,7 +6,7 @@ import { LineFormat } from '../../shared/kb/schema.js';
 import { LineSplitter } from '../../shared/line-splitter.js';
 import { compileKb } from '../classifier/match.js';
 import type { Target } from '../classifier/match.js';
-import { recognizeLine, type DetectedFormat } from '../classifier/parse.js';
+import { readLine, type DetectedFormat } from '../classifier/parse.js';
 
 /** Bytes of a line that are kept and classified; the rest is counted, never buffered. */
 export const MAX_LINE_BYTES = 64 * 1024;
@@ -35,11 +35,17 @@ export interface ClassifiedLine {
   truncatedBytes?: number;
 }
 
+/** How `fineprint classify` writes its results. */
+export const OUTPUT_FORMATS = ['json', 'text'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
 export interface ClassifyOptions {
   /** The input format, or `auto` to recognise each line. */
   format: LineFormat;
   /** Add `explain` to each output object. */
   explain?: boolean;
+  /** `json` (default): one object per input line, for programs; `text`: only the lines that matched, for people. */
+  output?: OutputFormat;
 }
 
 /**
@@ -52,7 +58,7 @@ export function lineClassifier(kb: KnowledgeBase, options: ClassifyOptions): (te
   const order = new Map(kb.entries.map((e, i) => [e.id, i]));
   const byKbOrder = (a: Target, b: Target) => (order.get(a.entry.id) ?? 0) - (order.get(b.entry.id) ?? 0);
   return (text, lineNumber) => {
-    const recognized = recognizeLine(text, options.format, { host: 'classify', lineNumber });
+    const recognized = readLine(text, options.format);
     if (!recognized) return { line: lineNumber, kb: [], format: options.format === 'auto' ? 'text' : options.format };
     const { event, format } = recognized;
     const hits = format === 'text' ? compiled.matchAnyKind(event) : compiled.match(event);
@@ -80,6 +86,32 @@ function toJsonLine(result: ClassifiedLine): string {
   return `{"line":${result.line},"kb":${kb},"format":"${result.format}"${explain}${truncated}}\n`;
 }
 
+/** Longest part of a matched line that the text output shows. */
+const MAX_SHOWN_CHARS = 200;
+// eslint-disable-next-line no-control-regex -- control characters are what is being replaced
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+/** A line's text as a terminal may show it: cut, and no control character (no escape sequence reaches the terminal). */
+const shown = (text: string, max: number): string =>
+  (text.length > max ? `${text.slice(0, max)}…` : text).replace(CONTROL, '\uFFFD');
+
+/**
+ * The text output of a line for people: nothing for a line that matched nothing, else the line
+ * number, the format it was read as and the line, then each KB entry with its title (and, with
+ * `--explain`, what each detector matched).
+ */
+export function toTextLines(result: ClassifiedLine, text: string, kb: KnowledgeBase): string {
+  if (result.kb.length === 0) return '';
+  let out = `line ${result.line} (${result.format}): ${shown(text, MAX_SHOWN_CHARS)}\n`;
+  if (result.truncatedBytes !== undefined) out += `  (${result.truncatedBytes} bytes past ${MAX_LINE_BYTES / 1024} KiB not classified)\n`;
+  for (const id of result.kb) {
+    out += `  ${id}: ${kb.byId.get(id)?.title ?? ''}\n`;
+    for (const e of result.explain ?? []) {
+      if (e.kb === id) out += `    ${e.detector}${e.matched !== undefined ? `: "${shown(e.matched, MAX_SHOWN_CHARS)}"` : ''}\n`;
+    }
+  }
+  return out;
+}
+
 /** Resolves when the output takes more writes again, or is gone. */
 function drained(output: Writable): Promise<void> {
   return new Promise((resolve) => {
@@ -94,18 +126,26 @@ function drained(output: Writable): Promise<void> {
 }
 
 /**
- * `fineprint classify`: one JSON object a line, in input order. Streams: memory stays flat
- * whatever the input's size or line lengths. Returns the number of lines read.
+ * `fineprint classify`: one JSON object a line, in input order (or, as text, the lines that matched
+ * and a count at the end). Streams: memory stays flat whatever the input's size or line lengths.
+ * Returns the number of lines read.
  */
 export async function classifyStream(kb: KnowledgeBase, options: ClassifyOptions, input: Readable, output: Writable): Promise<number> {
   const classify = lineClassifier(kb, options);
+  const asText = options.output === 'text';
   let lineNumber = 0;
+  let matched = 0;
   let pending: string[] = [];
   const splitter = new LineSplitter(MAX_LINE_BYTES, (text, droppedBytes) => {
     lineNumber += 1;
     const result = classify(text, lineNumber);
     if (droppedBytes > 0) result.truncatedBytes = droppedBytes;
-    pending.push(toJsonLine(result));
+    if (!asText) {
+      pending.push(toJsonLine(result));
+    } else if (result.kb.length > 0) {
+      matched += 1;
+      pending.push(toTextLines(result, text, kb));
+    }
   });
   // A reader that went away (`| head`) ends the run quietly; another write error ends it loudly.
   let closed = false;
@@ -128,6 +168,7 @@ export async function classifyStream(kb: KnowledgeBase, options: ClassifyOptions
       if (closed) break;
     }
     splitter.end();
+    if (asText) pending.push(`${matched} of ${lineNumber} lines matched a KB entry.\n`);
     await flush();
   } finally {
     output.off('error', onError);
@@ -142,6 +183,12 @@ export function parseFormat(value: string | undefined): LineFormat {
     throw new FineprintError('FP_BAD_REQUEST', `--source: "${value}" is not one of ${LineFormat.options.join(', ')}`);
   }
   return result.data;
+}
+
+export function parseOutputFormat(value: string | undefined): OutputFormat {
+  const format = OUTPUT_FORMATS.find((f) => f === (value ?? 'json'));
+  if (!format) throw new FineprintError('FP_BAD_REQUEST', `--format: "${value}" is not one of ${OUTPUT_FORMATS.join(', ')}`);
+  return format;
 }
 
 export function openInput(file: string | undefined): Readable {

@@ -4,29 +4,25 @@
 // incident, prints them with links to the page, and removes its containers, also on Ctrl-C.
 // Creating containers is what the user asked for here; the collector and the API stay read-only.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import type Docker from 'dockerode';
 import { commonConfig, loadConfig } from '../../shared/config.js';
-import { dockerClient } from '../../shared/docker.js';
+import { dockerClient, dockerConfig } from '../../shared/docker.js';
 import { FineprintError } from '../../shared/errors.js';
 import type { Incident } from '../../shared/incident.js';
-import { collectorConfig } from '../collector/config.js';
+import { adminTokenIn, clientConfig } from './api-client.js';
 
-/** `fineprint demo` settings (see README, "Configuration"). */
+/** `fineprint demo` settings (docs/configuration.md). */
 export const demoConfig = {
   ...commonConfig,
-  DOCKER_HOST: collectorConfig.DOCKER_HOST,
-  /** The running fineprint's API (default: the all-in-one on this host). */
-  FINEPRINT_URL: z.url().default('http://127.0.0.1:7777'),
-  /** Token for that API (default: the admin token in FINEPRINT_DATA_DIR). */
-  FINEPRINT_TOKEN: z.string().min(16).optional(),
+  ...dockerConfig,
+  // The API a demo watches, as every client command reaches it.
+  FINEPRINT_URL: clientConfig.FINEPRINT_URL,
+  FINEPRINT_TOKEN: clientConfig.FINEPRINT_TOKEN,
 };
 
 /** Label on every demo container: its value is the demo run, so a run removes only its own. */
-export const DEMO_LABEL = 'fineprint.demo';
+const DEMO_LABEL = 'fineprint.demo';
 
 const MB = 1024 * 1024;
 const MS = 1_000_000; // the Engine API wants nanoseconds
@@ -108,15 +104,6 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
   }
 }
 
-function adminToken(dataDir: string): string {
-  const file = join(dataDir, 'admin-token');
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    throw new FineprintError('FP_CONFIG_INVALID', `no FINEPRINT_TOKEN and no admin token in ${file}: set FINEPRINT_TOKEN (or FINEPRINT_DATA_DIR to the running fineprint's data directory)`);
-  }
-}
-
 /** The API's incidents of one container (by name). */
 async function incidentsOf(url: string, token: string, container: string): Promise<Incident[]> {
   const res = await fetch(`${url}/api/v1/incidents?${new URLSearchParams({ container, limit: '50' }).toString()}`, {
@@ -164,7 +151,7 @@ export async function demoCommand(args: string[], out: NodeJS.WritableStream = p
   if (!Number.isInteger(timeoutS) || timeoutS < 1) throw new FineprintError('FP_BAD_REQUEST', `--timeout must be a whole number of seconds (got "${values.timeout}")`);
   const config = loadConfig(demoConfig);
   const url = config.FINEPRINT_URL.replace(/\/+$/, '');
-  const token = config.FINEPRINT_TOKEN ?? adminToken(config.FINEPRINT_DATA_DIR);
+  const token = config.FINEPRINT_TOKEN ?? adminTokenIn(config.FINEPRINT_DATA_DIR);
   const image = values.image ?? 'busybox:latest';
   const docker = dockerClient(config.DOCKER_HOST);
 

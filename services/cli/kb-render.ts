@@ -19,7 +19,7 @@ const DETECTION_WORDS: Record<Detection, string> = {
 const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /** One match in words, e.g. `kernel message /Out of memory/`, `docker event "die", exit code 137`. */
-export function describeMatch(match: Match): string {
+function describeMatch(match: Match): string {
   const parts: string[] = [];
   const kinds = asArray(match.kind);
   const actions = asArray(match.action);
@@ -111,8 +111,14 @@ const block = (lines: readonly string[], info = 'text'): string => {
 
 const entryLink = (entry: KbEntry): string => `[${entry.id}](${entry.id}.md)`;
 
+/** A fixture's container, in words: its hostname, mounts, and the hostname that used them before. */
+function fixtureContainer(container: NonNullable<Fixture['container']>): string {
+  const mounts = container.mounts.map((m) => `${m.type}${m.source ? ` ${m.source}` : ''} at ${m.destination}${m.sizeBytes !== undefined ? ` (${m.sizeBytes} bytes)` : ''}`);
+  return `; from a container with hostname ${code(container.hostname)} and ${mounts.join(', ')}${container.previousHostname ? `, used before by hostname ${code(container.previousHostname)}` : ''}`;
+}
+
 function fixtureSection(fixtures: readonly Fixture[]): string[] {
-  return fixtures.flatMap((f, index) => [`${index + 1}. ${cell(f.origin)} (format: ${f.format})`, '', block(f.lines), '']);
+  return fixtures.flatMap((f, index) => [`${index + 1}. ${cell(f.origin)} (format: ${f.format}${f.container ? fixtureContainer(f.container) : ''})`, '', block(f.lines), '']);
 }
 
 /** The reference page docs/kb/ID.md of one entry. */
@@ -156,9 +162,10 @@ export function renderEntryMarkdown(entry: KbEntry, kb?: KnowledgeBase): string 
       const notes = [
         ...(d.evidenceOnly ? ['evidence only: adds to an open occurrence, never opens one'] : []),
         ...(d.attribution === 'container' ? ['container-scoped: live events naming no container join that container\'s occurrence, never a host-level incident'] : []),
+        ...(d.volumeReused ? ['only when the volume holding the path served a container of another hostname before'] : []),
       ];
       const note = notes.length > 0 ? ` (${notes.join('; ')})` : '';
-      out.push(`- ${code(d.id)}${note}: ${d.description ?? ''}`.trimEnd(), `  - ${code(describeDetector(d))}`);
+      out.push(`- ${code(d.id)}${note}: ${d.description ?? ''}`.trimEnd(), `  - ${code(describeDetector(d))}`, ...(d.notes ?? []).map((n) => `  - Note for the place (the first whose placeholders all have a value): ${n}`));
     }
     out.push('');
   }

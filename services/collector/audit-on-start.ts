@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import type { Logger } from '../../shared/log.js';
 import { RISK_RECORD_VERSION, type RiskFinding, type RiskRecord } from '../../shared/risk-record.js';
-import { auditContainer, auditDaemon, type DaemonInfo, type Finding } from '../audit/index.js';
+import { auditContainer, auditDaemon, type DaemonInfo, type Finding } from '../../shared/audit/checks.js';
 import { DOCKER_TIMEOUT_MS } from './docker-api.js';
 
 /** `docker info` changes rarely (a daemon restart): read it at most this often. */

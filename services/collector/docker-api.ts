@@ -1,12 +1,9 @@
 import type Docker from 'dockerode';
+import { isNotFound } from '../../shared/errors.js';
 import { CompactJsonReader, INSPECT_POLICY, type CompactLine } from './compact-json.js';
 
 /** A request to a healthy local daemon answers in milliseconds; a hung one must not stall a source. */
 export const DOCKER_TIMEOUT_MS = 10_000;
-
-export function isNotFound(err: unknown): boolean {
-  return (err as { statusCode?: number } | null)?.statusCode === 404;
-}
 
 /**
  * Inspect (read-only), or undefined when the container is already gone. The answer is compacted as

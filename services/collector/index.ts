@@ -2,9 +2,10 @@ import { createContainerLogsSource, type ContainerLogsSource } from './sources/c
 import { createDockerEventsSource } from './sources/docker-events.js';
 import { createHostProbeSource } from './sources/host-probe.js';
 import { createKmsgSource, type KmsgSource } from './sources/kmsg.js';
+import { createMemorySource, type MemorySource } from './sources/memory.js';
 import type { Source, SourceContext } from './sources/source.js';
 
-export type SourceName = 'docker-events' | 'kmsg' | 'container-logs' | 'host-probe';
+export type SourceName = 'docker-events' | 'kmsg' | 'container-logs' | 'host-probe' | 'memory';
 
 export interface CollectorOptions {
   /** Kernel message device; "off" disables the kmsg source. */
@@ -15,13 +16,17 @@ export interface CollectorOptions {
   logAccept: (message: string) => boolean;
   /** Accepted log lines per container per second; the rest is counted and dropped. Default 200. */
   logLinesPerSecond?: number;
+  /** What a dying container's incident keeps of its last log lines. Default 50 lines, 65536 characters. */
+  lastWords?: { lines: number; chars: number };
   /** Time between host probe readings, ms. Default 30000. */
   probeIntervalMs?: number;
+  /** Time between memory readings of containers with a memory limit, ms. Default 5000. */
+  memoryIntervalMs?: number;
   /** Audit each container that starts, and everything periodically (risk records). Default true. */
   auditOnStart?: boolean;
   /** Re-audit every running container and the daemon this often, ms (0: only after each connect). Default 1 h. */
   auditIntervalMs?: number;
-  /** Sources to run. Default: all four. */
+  /** Sources to run. Default: all five. */
   sources?: SourceName[];
 }
 
@@ -38,7 +43,7 @@ export interface Collector {
  * host pid of each container's PID 1 from its inspects, so one events stream serves all three.
  */
 export function createCollector(ctx: SourceContext, options: CollectorOptions): Collector {
-  const enabled = new Set<SourceName>(options.sources ?? ['docker-events', 'kmsg', 'container-logs', 'host-probe']);
+  const enabled = new Set<SourceName>(options.sources ?? ['docker-events', 'kmsg', 'container-logs', 'host-probe', 'memory']);
   if (options.kmsgPath === 'off') enabled.delete('kmsg');
   const sources: Source[] = [];
   let logs: ContainerLogsSource | undefined;
@@ -46,18 +51,25 @@ export function createCollector(ctx: SourceContext, options: CollectorOptions): 
     logs = createContainerLogsSource(ctx, {
       accept: options.logAccept,
       ...(options.logLinesPerSecond !== undefined ? { maxLinesPerSecond: options.logLinesPerSecond } : {}),
+      ...(options.lastWords ? { lastWords: options.lastWords } : {}),
     });
     sources.push(logs);
   }
   const kmsg: KmsgSource | undefined = enabled.has('kmsg')
     ? createKmsgSource(ctx, { path: options.kmsgPath, backfill: options.kmsgBackfill ?? false })
     : undefined;
+  const memory: MemorySource | undefined = enabled.has('memory')
+    ? createMemorySource(ctx, options.memoryIntervalMs !== undefined ? { intervalMs: options.memoryIntervalMs } : {})
+    : undefined;
+  // Before docker-events: an OOM event asks it for the container's curve.
+  if (memory) sources.push(memory);
   if (enabled.has('docker-events')) {
     const follower = logs;
     sources.push(
       createDockerEventsSource(ctx, {
         ...(options.auditOnStart !== undefined ? { auditOnStart: options.auditOnStart } : {}),
         ...(options.auditIntervalMs !== undefined ? { auditIntervalMs: options.auditIntervalMs } : {}),
+        ...(memory ? { memoryCurve: (id: string, killTs: number) => memory.curveOf(id, killTs) } : {}),
         listener: {
           onEvent: (e) => follower?.observe(e),
           onReconnect: () => follower?.resync(),

@@ -1,5 +1,9 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from '../log.js';
+import { retryDelayMs } from '../transport.js';
+import type { KafkaSettings } from './config.js';
+import { ensureTopics, topicNames, type Topics } from './topics.js';
+import './request-queue-idle.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -25,4 +29,56 @@ export function createKafka(brokers: string[], clientId: string, log: Logger): K
         log[LEVELS[level] ?? 'info']({ kafka: rest }, `kafka: ${message}`);
       },
   });
+}
+
+/** A service's connection to Kafka, once the brokers answered and its topics exist. */
+export interface KafkaConnection {
+  kafka: Kafka;
+  topics: Topics;
+  /** Connected; sends wait for every in-sync replica (see sendInOrder). */
+  producer: Producer;
+  /** Connected (offsets by time, committed offsets). */
+  admin: Admin;
+  /** Disconnects the producer and the admin client. */
+  close(): Promise<void>;
+}
+
+/**
+ * Connects a service to Kafka: creates the topics that are missing (with the configured partitions
+ * and retention) and connects a producer, retrying with backoff for as long as the brokers do not
+ * answer (a service started before its broker waits for it) or until `signal` aborts.
+ */
+export async function connectKafka(config: KafkaSettings, clientId: string, log: Logger, signal?: AbortSignal): Promise<KafkaConnection> {
+  const kafka = createKafka(config.FINEPRINT_KAFKA_BROKERS, clientId, log);
+  const topics = topicNames(config.FINEPRINT_KAFKA_TOPIC_PREFIX);
+  for (let attempt = 0; ; attempt += 1) {
+    signal?.throwIfAborted();
+    const admin = kafka.admin();
+    // The partitioner named (kafkajs' default since 2.0), so kafkajs does not warn at every start.
+    const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    try {
+      await admin.connect();
+      await ensureTopics(admin, topics, { partitions: config.FINEPRINT_KAFKA_PARTITIONS, retentionMs: config.FINEPRINT_KAFKA_RETENTION_HOURS * 3_600_000 });
+      await producer.connect();
+      return {
+        kafka,
+        topics,
+        producer,
+        admin,
+        async close() {
+          await producer.disconnect().catch(() => undefined);
+          await admin.disconnect().catch(() => undefined);
+        },
+      };
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      const delayMs = retryDelayMs(attempt);
+      log.warn({ err: error, attempt, delayMs, brokers: config.FINEPRINT_KAFKA_BROKERS }, 'Kafka is not reachable yet; retrying.');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+    }
+  }
 }

@@ -1,79 +1,101 @@
-import type { Consumer, KafkaMessage } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { z } from 'zod';
-import type { Logger } from '../log.js';
+import { precompile } from '../precompile.js';
+import { decodeRecord, retryDelayMs, type InvalidRecord, type RecordSource, type SourceHooks } from '../transport.js';
 
+/** The header naming the format version of a message's body. */
 export const SCHEMA_VERSION_HEADER = 'fineprint-schema-version';
+/** The header of a dead-letter record saying why it was rejected. */
 export const DEAD_LETTER_REASON_HEADER = 'fineprint-dead-letter-reason';
 
-/** A record that failed validation, sent to the dead-letter topic with its reason. */
-export interface Rejected {
-  message: KafkaMessage;
-  reason: string;
-}
-
-export interface ValidBatch<T> {
+export interface KafkaSourceOptions<T> {
+  /** The client the consumer is made from (KafkaConnection.kafka). */
+  kafka: Kafka;
+  /** The consumer group: its members share the topic's partitions, and its offsets are committed. */
+  groupId: string;
+  /** The topic read, from its committed offsets (from the beginning for a new group). */
   topic: string;
-  partition: number;
-  records: { key: string; value: T }[];
+  /** What a valid record is; the others go to `onInvalid`. */
+  schema: z.ZodType<T>;
+  /** Sees the consumer before it joins its group (the classifier rewinds assigned partitions). */
+  onConsumer?: (consumer: Consumer) => void;
+  /** How long the group waits for a silent member before reassigning its partitions (FINEPRINT_KAFKA_SESSION_TIMEOUT). */
+  sessionTimeoutMs: number;
 }
 
-/** Parses and validates a message; the reason says what is wrong, for the dead-letter topic. */
-export function decode<T>(schema: z.ZodType<T>, message: KafkaMessage): { ok: true; value: T } | { ok: false; reason: string } {
-  if (!message.value) return { ok: false, reason: 'empty message' };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(message.value.toString('utf8'));
-  } catch (error) {
-    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    return { ok: false, reason: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ') };
-  }
-  return { ok: true, value: parsed.data };
+/** A Kafka topic as a RecordSource: one stream per partition (`<topic>/<partition>`). */
+export interface KafkaRecordSource<T> extends RecordSource<T> {
+  /** Whether the consumer is in its group (health). */
+  readonly consuming: boolean;
 }
 
 /**
- * Runs a consumer at least once: each batch's valid records go to `handle`, invalid ones to
- * `reject`; offsets are committed only after both resolved (their writes are durable). A failing
- * handler is retried with backoff on the same batch, never skipped.
+ * Reads a topic from its committed offsets (from the beginning for a new group), one batch of a
+ * partition at a time, with the transport contract of RecordSource (see shared/transport.ts).
  */
-export async function consumeAtLeastOnce<T>(
-  consumer: Consumer,
-  schema: z.ZodType<T>,
-  handlers: { handle: (batch: ValidBatch<T>) => Promise<void>; reject: (rejected: Rejected[], from: { topic: string; partition: number }) => Promise<void> },
-  log: Logger,
-): Promise<void> {
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: 1,
-    eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-      if (batch.messages.length === 0) return;
-      const records: { key: string; value: T }[] = [];
-      const rejected: Rejected[] = [];
-      for (const message of batch.messages) {
-        const decoded = decode(schema, message);
-        if (decoded.ok) records.push({ key: message.key?.toString('utf8') ?? '', value: decoded.value });
-        else rejected.push({ message, reason: decoded.reason });
-      }
-      for (let attempt = 0; ; attempt += 1) {
-        if (!isRunning() || isStale()) return;
-        try {
-          if (rejected.length > 0) await handlers.reject(rejected, { topic: batch.topic, partition: batch.partition });
-          if (records.length > 0) await handlers.handle({ topic: batch.topic, partition: batch.partition, records });
-          break;
-        } catch (error) {
-          const delay = Math.min(10_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
-          log.error({ err: error, topic: batch.topic, partition: batch.partition, attempt, delayMs: Math.round(delay) }, 'Handling a batch failed; retrying it.');
-          await heartbeat();
-          await new Promise((resolve) => setTimeout(resolve, delay));
-        }
-      }
-      const last = batch.messages.at(-1) as KafkaMessage;
-      // resolveOffset moves the fetch position; commitOffsets makes it survive a restart.
-      resolveOffset(last.offset);
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
-    },
+export function kafkaSource<T>(options: KafkaSourceOptions<T>, hooks: SourceHooks): KafkaRecordSource<T> {
+  const { topic, schema } = options;
+  precompile(schema);
+  const { sessionTimeoutMs } = options;
+  const consumer = options.kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: sessionTimeoutMs,
+    // Three heartbeats a session, as Kafka advises: one lost heartbeat does not cost the partitions.
+    heartbeatInterval: Math.floor(sessionTimeoutMs / 3),
+    // A live member busy with a batch rejoins a rebalance at its next heartbeat; past this it is dropped.
+    rebalanceTimeout: Math.max(30_000, 3 * sessionTimeoutMs),
+    maxWaitTimeInMs: 500,
   });
+  let consuming = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => (consuming = true));
+  // kafkajs logs the crash (through createKafka's logger) and restarts the consumer.
+  consumer.on(consumer.events.CRASH, () => (consuming = false));
+  options.onConsumer?.(consumer);
+
+  return {
+    get consuming() {
+      return consuming;
+    },
+    async run(handler) {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+          if (batch.messages.length === 0) return;
+          const stream = `${batch.topic}/${batch.partition}`;
+          const records: T[] = [];
+          const invalid: InvalidRecord[] = [];
+          for (const message of batch.messages) {
+            const decoded = decodeRecord(schema, message.value);
+            if (decoded.ok) records.push(decoded.value);
+            else invalid.push({ reason: decoded.reason, origin: `${stream}/${message.offset}`, key: message.key, value: message.value });
+          }
+          for (let attempt = 0; ; attempt += 1) {
+            if (!isRunning() || isStale()) return;
+            try {
+              if (invalid.length > 0) await hooks.onInvalid(invalid);
+              if (records.length > 0) await handler({ records, stream });
+              break;
+            } catch (error) {
+              const delayMs = retryDelayMs(attempt);
+              hooks.onError(error, { attempt, delayMs });
+              await heartbeat();
+              await new Promise((resolve) => setTimeout(resolve, delayMs));
+            }
+          }
+          const last = batch.messages.at(-1) as KafkaMessage;
+          // resolveOffset moves the fetch position; commitOffsets makes it survive a restart.
+          resolveOffset(last.offset);
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+        },
+      });
+    },
+    async stop() {
+      consuming = false;
+      await consumer.disconnect();
+    },
+  };
 }

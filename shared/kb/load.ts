@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
 import { FineprintError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { checkLinearity, describeSuperLinear, type LinearityVerdict } from '../regex-linearity.js';
+import { formatIssues } from '../zod-issues.js';
 import { KbEntry, type Match } from './schema.js';
 
 /** The knowledge base shipped with fineprint. */
@@ -13,10 +13,6 @@ export const DEFAULT_KB_DIR = join(PACKAGE_ROOT, 'kb');
 export interface KnowledgeBase {
   readonly entries: readonly KbEntry[];
   readonly byId: ReadonlyMap<string, KbEntry>;
-}
-
-function issuePath(issue: z.core.$ZodIssue): string {
-  return issue.path.length === 0 ? '(entry)' : issue.path.map(String).join('.');
 }
 
 /** Parses and validates one KB file; the error names the file and every bad field. */
@@ -30,7 +26,7 @@ export function parseKbFile(file: string, text: string): KbEntry {
   }
   const result = KbEntry.safeParse(data);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issuePath(issue)}: ${issue.message}`);
+    const problems = formatIssues(result.error.issues, '(entry)');
     throw new FineprintError('FP_KB_INVALID', `${name}: ${problems.join('; ')}`, { file, problems });
   }
   const expectedId = basename(file, extname(file));

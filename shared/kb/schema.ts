@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EventKind } from '../event.js';
+import { ContainerMount, EventKind } from '../event.js';
 import { TALK_POINT_IDS } from './talk.js';
 
 export const Severity = z.enum(['info', 'low', 'medium', 'high', 'critical']);
@@ -7,6 +7,9 @@ export type Severity = z.infer<typeof Severity>;
 
 /** Severities in increasing order, for comparisons such as `--fail-on`. */
 export const SEVERITY_ORDER: readonly Severity[] = Severity.options;
+
+/** Severity as a number for comparing and sorting: info 0 ... critical 4. */
+export const severityRank = (severity: Severity): number => SEVERITY_ORDER.indexOf(severity);
 
 const DURATION = /^(\d+)(ms|s|m|h)$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
@@ -78,7 +81,37 @@ const DetectorBase = {
    * (`fineprint classify`) match as usual.
    */
   attribution: z.enum(['container']).optional(),
+  /**
+   * Fires only when the volume or bind mount holding the message's `path` group (any of the
+   * container's without one) served a container of another hostname before: a node that starts
+   * empty beside its predecessor's data, not a fresh node. Needs the container's facts, so a pasted
+   * line never meets it.
+   */
+  volumeReused: z.literal(true).optional(),
+  /**
+   * What the event means in this container's setup, kept with its evidence: the first note whose
+   * placeholders all have a value (see NOTE_PLACEHOLDERS; also the message regex's named groups).
+   */
+  notes: z.array(z.string().min(10).max(600)).min(1).max(5).optional(),
 };
+
+/**
+ * Placeholders a detector's notes may use besides the named groups of its message regex. Those
+ * about a mount refer to the one holding the message's `path` group: `mount` (where it is mounted),
+ * `volume` (volume name or host path), `tmpfs` and `tmpfsSize` (only when it is a tmpfs with a size),
+ * and with `volumeReused` the container that used the volume before (`previousHostname`,
+ * `previousContainer`).
+ */
+const NOTE_PLACEHOLDERS = ['mount', 'volume', 'tmpfs', 'tmpfsSize', 'previousHostname', 'previousContainer'] as const;
+
+const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9]*)\}/g;
+const NAMED_GROUP = /\(\?<([A-Za-z_$][\w$]*)>/g;
+
+/** The `{name}` placeholders of a note. */
+export const notePlaceholders = (note: string): string[] => [...note.matchAll(PLACEHOLDER)].map((m) => m[1] as string);
+
+/** The named groups (`(?<name>...)`) of a regex source. */
+const namedGroups = (source: string): string[] => [...source.matchAll(NAMED_GROUP)].map((m) => m[1] as string);
 
 export const Detector = z.union([
   z.object({ ...DetectorBase, match: Match }).strict(),
@@ -99,6 +132,13 @@ export const Detector = z.union([
 ]);
 export type Detector = z.infer<typeof Detector>;
 
+/** A detector's matches: its match, its window's, or its sequence's steps in order. */
+export function detectorMatches(detector: Detector): Match[] {
+  if ('match' in detector) return [detector.match];
+  if ('window' in detector) return [detector.window.match];
+  return detector.sequence.steps;
+}
+
 /**
  * Formats `fineprint classify` reads; `auto` recognises each of them line by line. `syslog` covers
  * RFC 3164 (with or without host), RFC 5424, journalctl's short-* forms and syslogd broadcasts;
@@ -115,6 +155,19 @@ export const Fixture = z
     /** One line, or several lines fed in order (windows, sequences). */
     lines: z.array(z.string().min(1)).min(1),
     format: LineFormat.default('auto'),
+    /**
+     * The container the lines come from, for detectors that look at its setup (`volumeReused`,
+     * notes): its hostname and mounts, and the hostname of a container that used the same mounts
+     * before it. Without it the lines come from no container, as pasted lines do.
+     */
+    container: z
+      .object({
+        hostname: z.string().min(1).max(255),
+        mounts: z.array(ContainerMount).min(1).max(10),
+        previousHostname: z.string().min(1).max(255).optional(),
+      })
+      .strict()
+      .optional(),
     /** Where the line comes from: a public source, or "seen on the test dockerd". */
     origin: z.string().min(3),
   })
@@ -230,6 +283,16 @@ export const KbEntry = z
         ctx.addIssue({ code: 'custom', path: ['detectors', index, 'id'], message: `duplicate detector id "${detector.id}"` });
       }
       seen.add(detector.id);
+    });
+    entry.detectors.forEach((detector, index) => {
+      const known = new Set<string>([...NOTE_PLACEHOLDERS, ...detectorMatches(detector).flatMap((m) => (m.message ? namedGroups(m.message) : []))]);
+      (detector.notes ?? []).forEach((note, n) => {
+        for (const name of notePlaceholders(note)) {
+          if (!known.has(name)) {
+            ctx.addIssue({ code: 'custom', path: ['detectors', index, 'notes', n], message: `unknown placeholder {${name}}: use ${[...known].map((k) => `{${k}}`).join(', ')}` });
+          }
+        }
+      });
     });
     if (entry.detectors.length > 0 && entry.detectors.every((d) => d.evidenceOnly)) {
       ctx.addIssue({ code: 'custom', path: ['detectors'], message: 'at least one detector must be able to open an incident' });

@@ -1,8 +1,8 @@
 /**
- * Every point of the talk "Docker - the fine print" (Avishai Ish-Shalom, 2016;
- * ../shared/seed/docker-the-fine-print.txt), in the talk's order. KB entries name the points they
- * cover in `covers`, the loader rejects an unknown id, and a unit test proves that every point is
- * covered by at least one entry. docs/kb/README.md renders this list as the talk -> entry table.
+ * Every point of the talk "Docker - the fine print" (Avishai Ish-Shalom, 2016), in the talk's
+ * order. KB entries name the points they cover in `covers`, the loader rejects an unknown id, and a
+ * unit test proves that every point is covered by at least one entry. docs/kb/README.md renders
+ * this list as the talk -> entry table.
  */
 export interface TalkPoint {
   /** Stable kebab-case id, referenced from `covers` in kb/*.yaml. */

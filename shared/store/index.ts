@@ -2,9 +2,11 @@ import { z } from 'zod';
 import type { Incident, IncidentDetail, IncidentUpdate, LifecycleMark } from '../incident.js';
 import type { RiskStore } from '../risk.js';
 import type { Silence } from '../silence.js';
+import type { ExpiredCounts } from './retention.js';
 import { IncidentStatus } from '../incident.js';
 import { Severity } from '../kb/schema.js';
 import { MAX_SEARCH_TERMS, MIN_TERM_LENGTH, QUERY_BUDGET_MS } from './search-terms.js';
+import { SEARCHED_EVIDENCE, SEARCHED_MESSAGE_CHARS } from './incident-rules.js';
 
 export const MAX_PAGE = 500;
 export const DEFAULT_PAGE = 50;
@@ -12,6 +14,9 @@ export const DEFAULT_PAGE = 50;
 const timeParam = z.union([z.iso.datetime({ offset: true }), z.string().regex(/^\d{10,13}$/)]).transform((v) =>
   /^\d+$/.test(v) ? (v.length <= 10 ? Number(v) * 1000 : Number(v)) : Date.parse(v),
 );
+
+/** `severity`: one severity or several, separated by commas. */
+const SEVERITY_LIST = new RegExp(`^(${Severity.options.join('|')})( *, *(${Severity.options.join('|')}))*$`);
 
 /** Search parameters, shared by the REST API and both store implementations. */
 export const IncidentQuery = z
@@ -22,12 +27,18 @@ export const IncidentQuery = z
       .max(500)
       .optional()
       .describe(
-        `Full-text search over title, message, container, image and the KB entry's text; every word must match (as a prefix; case and accents ignored). Repeated words count once; words shorter than ${MIN_TERM_LENGTH} characters are left out (as a prefix they match nearly everything). More than ${MAX_SEARCH_TERMS} distinct words is a 400 \`FP_QUERY_TOO_COMPLEX\`; a search that takes longer than ${QUERY_BUDGET_MS / 1000} s answers 503 \`FP_QUERY_TIMEOUT\` (narrow it with filters).`,
+        `Full-text search over title, message, container, image, the KB entry's text and the messages of the incident's ${SEARCHED_EVIDENCE} newest pieces of evidence (their first ${SEARCHED_MESSAGE_CHARS} characters); every word must match (as a prefix; case and accents ignored). Repeated words count once; words shorter than ${MIN_TERM_LENGTH} characters are left out (as a prefix they match nearly everything). More than ${MAX_SEARCH_TERMS} distinct words is a 400 \`FP_QUERY_TOO_COMPLEX\`; a search that takes longer than ${QUERY_BUDGET_MS / 1000} s answers 503 \`FP_QUERY_TIMEOUT\` (narrow it with filters).`,
       ),
     kb: z.string().max(100).optional().describe('KB entry id, e.g. oom-kill.'),
     host: z.string().max(253).optional().describe('Host name, exactly.'),
     container: z.string().max(256).optional().describe('Container name, compose service, or container id prefix (at least 12 hex characters).'),
-    severity: Severity.optional().describe('Severity, exactly.'),
+    severity: z
+      .string()
+      .regex(SEVERITY_LIST, `one or more of ${Severity.options.join(', ')}, separated by commas`)
+      .transform((v) => v.split(',').map((s) => Severity.parse(s.trim())))
+      .optional()
+      .describe(`One severity, or several separated by commas (e.g. \`critical,high\`): incidents of any of them. One of ${Severity.options.join(', ')}.`),
+    minSeverity: Severity.optional().describe('This severity or worse, e.g. `medium`: medium, high and critical (with `severity`, both must hold).'),
     status: IncidentStatus.optional().describe('Lifecycle status.'),
     since: timeParam.optional().describe('Incidents last seen at or after this time (ISO 8601, or epoch seconds or milliseconds).'),
     until: timeParam.optional().describe('Incidents first seen at or before this time (ISO 8601, or epoch seconds or milliseconds).'),
@@ -55,7 +66,7 @@ export const HISTOGRAM_BUCKETS = 24;
 /** Values per facet: the most frequent ones, count descending then value ascending. */
 export const FACET_SIZE = 50;
 /** The narrowest histogram bucket (ms): a range of a few seconds does not split into milliseconds. */
-export const MIN_BUCKET_MS = 1000;
+const MIN_BUCKET_MS = 1000;
 
 /** A histogram of the matching incidents by `lastSeen`. */
 export const IncidentHistogram = z.object({
@@ -160,6 +171,11 @@ export interface IncidentStore {
   /** Counts by KB entry, host, severity, status and container, and a histogram over time, of what `query` matches. */
   facets(query: IncidentQuery): Promise<IncidentFacets>;
   get(id: string): Promise<IncidentDetail | undefined>;
+  /**
+   * Deletes for good, with their evidence, the incidents resolved more than `retentionMs` before
+   * `now`, and the silences that ended that long ago (shared/store/retention.ts); returns the counts.
+   */
+  expire(now: number, retentionMs: number): Promise<ExpiredCounts>;
   /** Occurrences whose last evidence is at or after `sinceTs`. */
   activeOccurrences(sinceTs: number): Promise<ActiveOccurrence[]>;
   /** The audit's current findings, kept apart from incidents (see shared/risk.ts). */

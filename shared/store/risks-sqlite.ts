@@ -1,12 +1,11 @@
 import { FineprintError } from '../errors.js';
-import type { Severity } from '../kb/schema.js';
+import { severityRank, type Severity } from '../kb/schema.js';
 import {
   DAEMON_FILTER,
   emptySeverityCounts,
   findingsByKb,
   isContainerIdPrefix,
   riskId,
-  severityRank,
   severityTotal,
   severityWeight,
   WORST_CONTAINERS,

@@ -16,7 +16,10 @@ export interface QueryBudgetOptions {
   queryBudgetMs?: number;
 }
 
-/** Words as the embedded store's FTS5 (unicode61) sees them: case and diacritics folded. */
+/**
+ * The words of a text as search sees them: runs of letters, digits and `_`, case and diacritics
+ * folded. These are the tokens of SQLite FTS5's unicode61 tokenizer, so every store splits alike.
+ */
 export function words(text: string): string[] {
   return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? [];
 }

@@ -1,14 +1,19 @@
 import { ContainerFacts } from '../event.js';
+import { incidentSummary } from '../incident-summary.js';
 import { FineprintError } from '../errors.js';
-import type { Evidence, Incident, IncidentDetail, IncidentUpdate, LifecycleMark } from '../incident.js';
+import { IncidentContext, type Evidence, type Incident, type IncidentDetail, type IncidentUpdate, type LifecycleMark } from '../incident.js';
 import type { KnowledgeBase } from '../kb/load.js';
 import { Silence } from '../silence.js';
+import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from '../sqlite.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { dropRiskIncidents, SqliteRiskStore } from './risks-sqlite.js';
+import type { ExpiredCounts } from './retention.js';
+import { expireSqlite } from './sqlite-retention.js';
 import { DEFAULT_REOPEN_WINDOW_MS, type ActiveOccurrence, type IncidentPage, type IncidentQuery, type IncidentStore, type LifecycleOptions, type ResolveMark } from './index.js';
 import { FACET_SIZE, histogramOf, histogramRange, type FacetCount, type IncidentFacets } from './index.js';
 import { QUERY_BUDGET_MS, queryTimeout, searchTerms, type QueryBudgetOptions } from './search-terms.js';
+import { acknowledges, autoResolveMark, filesIntoLatest, incidentSearchText, isQuiet, kbSearchTexts, reopens, resolves, SEARCHED_EVIDENCE, severitiesOf } from './incident-rules.js';
 
 interface IncidentRow {
   id: string;
@@ -27,7 +32,10 @@ interface IncidentRow {
   first_seen: number;
   last_seen: number;
   message: string;
+  summary: string;
   facts: string | null;
+  /** IncidentContext as JSON: last words, changes. */
+  context: string | null;
   acknowledged: string | null;
   resolved: string | null;
   resolved_at: number | null;
@@ -72,13 +80,18 @@ CREATE TABLE IF NOT EXISTS evidence (
   PRIMARY KEY (fingerprint, event_id)
 );
 CREATE INDEX IF NOT EXISTS evidence_incident ON evidence (incident_id, occurrence_id);
+CREATE INDEX IF NOT EXISTS evidence_newest ON evidence (incident_id, ts, event_id);
 CREATE INDEX IF NOT EXISTS evidence_ts ON evidence (ts);
-CREATE VIRTUAL TABLE IF NOT EXISTS incidents_fts USING fts5 (id UNINDEXED, title, message, container, image, kb_text);
+CREATE VIRTUAL TABLE IF NOT EXISTS incidents_fts USING fts5 (id UNINDEXED, text);
 -- Where each incident's row is in incidents_fts: its id column cannot be indexed, and deleting by it
 -- scanned the whole index on every update (100,000 incidents: minutes per thousand signals).
 CREATE TABLE IF NOT EXISTS incidents_fts_rows (id TEXT PRIMARY KEY, fts_rowid INTEGER NOT NULL);
+-- And back: a search maps its matches' rowids to incident ids here, never reading incidents_fts's
+-- own id column (stored beside the whole text, it cost a read of each match's text).
+CREATE INDEX IF NOT EXISTS incidents_fts_rows_rowid ON incidents_fts_rows (fts_rowid, id);
 CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS container_facts (host TEXT NOT NULL, id TEXT NOT NULL, observed_at INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (host, id));
+CREATE TABLE IF NOT EXISTS container_baselines (subject TEXT PRIMARY KEY, body TEXT NOT NULL);
 `;
 
 /** The search terms of a free-text query as an FTS5 expression of quoted prefix terms: user text is never syntax. */
@@ -92,7 +105,15 @@ function likeLiteral(value: string): string {
   return value.replace(/[\\%_]/g, '\\$&');
 }
 
-function toIncident(row: IncidentRow): Incident {
+/** The columns an incident is read from (toIncident): a search reads these, never the facts. */
+type IncidentColumns = Omit<IncidentRow, 'facts' | 'context' | 'resolved_at'>;
+const INCIDENT_COLUMNS =
+  'id, fingerprint, kb_id, title, severity, status, host, container_id, container_name, container_image, compose_project, compose_service, count, first_seen, last_seen, message, summary, acknowledged, resolved, reopened, updated_at';
+
+/** Statements of searches and facets kept prepared, by SQL: there is one per combination of filters. */
+const MAX_CACHED_STATEMENTS = 256;
+
+function toIncident(row: IncidentColumns): Incident {
   return {
     id: row.id,
     fingerprint: row.fingerprint,
@@ -109,6 +130,7 @@ function toIncident(row: IncidentRow): Incident {
     firstSeen: new Date(row.first_seen).toISOString(),
     lastSeen: new Date(row.last_seen).toISOString(),
     message: row.message,
+    summary: row.summary,
     acknowledged: row.acknowledged ? (JSON.parse(row.acknowledged) as LifecycleMark) : null,
     resolved: row.resolved ? (JSON.parse(row.resolved) as ResolveMark) : null,
     reopened: row.reopened,
@@ -123,23 +145,25 @@ const ADDED_COLUMNS: [string, string][] = [
   ['resolved_at', 'INTEGER'],
   ['reopened', 'INTEGER NOT NULL DEFAULT 0'],
   ['updated_at', 'INTEGER NOT NULL DEFAULT 0'],
+  ['context', 'TEXT'],
+  ['summary', "TEXT NOT NULL DEFAULT ''"],
 ];
 
-function migrate(db: SqliteDatabase): void {
+/** Brings an older database up to SCHEMA; true when every incident's summary and search text must be written anew. */
+function migrate(db: SqliteDatabase): boolean {
   const present = new Set(db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('incidents')`).all().map((c) => c.name));
   for (const [column, type] of ADDED_COLUMNS) {
     if (!present.has(column)) db.exec(`ALTER TABLE incidents ADD COLUMN ${column} ${type}`);
   }
   db.exec(`CREATE INDEX IF NOT EXISTS incidents_updated ON incidents (updated_at)`);
-  // A database indexed before incidents_fts_rows existed: map its rows once.
-  if (!db.prepare(`SELECT 1 FROM incidents_fts_rows LIMIT 1`).get()) {
-    db.exec(`INSERT OR REPLACE INTO incidents_fts_rows (id, fts_rowid) SELECT id, rowid FROM incidents_fts`);
-  }
+  // A search index of separate columns, from before evidence was searchable: indexed anew.
+  const ftsColumns = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('incidents_fts')`).all().map((c) => c.name);
+  if (ftsColumns.join(',') === 'id,text') return !present.has('summary');
+  db.exec(`DROP TABLE incidents_fts; DELETE FROM incidents_fts_rows; CREATE VIRTUAL TABLE incidents_fts USING fts5 (id UNINDEXED, text)`);
+  return true;
 }
 
 function prepareStatements(db: SqliteDatabase) {
-  db.exec(SCHEMA);
-  migrate(db);
   return {
     // The fingerprint's latest incident, resolved or not: a recurrence may re-open it.
     latest: db.prepare<[string], { id: string; status: Incident['status']; resolved_at: number | null }>(
@@ -150,12 +174,9 @@ function prepareStatements(db: SqliteDatabase) {
       `INSERT OR IGNORE INTO incidents (id, fingerprint, kb_id, title, severity, status, host, count, first_seen, last_seen, message, updated_at)
        VALUES (@id, @fingerprint, @kbId, @title, @severity, 'open', @host, 0, @ts, @ts, @message, @now)`,
     ),
-    reopen: db.prepare(
-      `UPDATE incidents SET status = 'open', acknowledged = NULL, resolved = NULL, resolved_at = NULL, reopened = reopened + 1
-       WHERE id = ? AND status = 'resolved'`,
-    ),
-    acknowledge: db.prepare(`UPDATE incidents SET status = 'acknowledged', acknowledged = ?, updated_at = ? WHERE id = ? AND status = 'open'`),
-    resolve: db.prepare(`UPDATE incidents SET status = 'resolved', resolved = ?, resolved_at = ?, updated_at = ? WHERE id = ? AND status != 'resolved'`),
+    reopen: db.prepare(`UPDATE incidents SET status = 'open', acknowledged = NULL, resolved = NULL, resolved_at = NULL, reopened = reopened + 1 WHERE id = ?`),
+    acknowledge: db.prepare(`UPDATE incidents SET status = 'acknowledged', acknowledged = ?, updated_at = ? WHERE id = ?`),
+    resolve: db.prepare(`UPDATE incidents SET status = 'resolved', resolved = ?, resolved_at = ?, updated_at = ? WHERE id = ?`),
     unresolved: db.prepare<[], IncidentRow>(`SELECT * FROM incidents WHERE status != 'resolved'`),
     putSilence: db.prepare(`INSERT INTO silences (id, body) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body`),
     silences: db.prepare<[], { body: string }>(`SELECT body FROM silences`),
@@ -173,7 +194,9 @@ function prepareStatements(db: SqliteDatabase) {
          container_image = COALESCE(NULLIF(@containerImage, ''), container_image),
          compose_project = COALESCE(@composeProject, compose_project),
          compose_service = COALESCE(@composeService, compose_service),
-         facts = COALESCE(@facts, facts),
+         -- newerFacts (incident-rules.ts): the newest reading wins, whatever order the writes come in.
+         facts = CASE WHEN @facts IS NULL OR (facts IS NOT NULL AND json_extract(facts, '$.observedAt') > json_extract(@facts, '$.observedAt')) THEN facts ELSE @facts END,
+         context = CASE WHEN @context IS NULL THEN context ELSE json_patch(COALESCE(context, '{}'), @context) END,
          updated_at = @now
        WHERE id = @id`,
     ),
@@ -194,7 +217,13 @@ function prepareStatements(db: SqliteDatabase) {
     ftsDelete: db.prepare(`DELETE FROM incidents_fts WHERE rowid = (SELECT fts_rowid FROM incidents_fts_rows WHERE id = ?)`),
     ftsRowSet: db.prepare(`INSERT OR REPLACE INTO incidents_fts_rows (id, fts_rowid) VALUES (?, ?)`),
     ftsRowDelete: db.prepare(`DELETE FROM incidents_fts_rows WHERE id = ?`),
-    ftsInsert: db.prepare(`INSERT INTO incidents_fts (id, title, message, container, image, kb_text) VALUES (?, ?, ?, ?, ?, ?)`),
+    ftsInsert: db.prepare(`INSERT INTO incidents_fts (id, text) VALUES (?, ?)`),
+    allIds: db.prepare<[], { id: string }>(`SELECT id FROM incidents`),
+    searchedEvidence: db.prepare<[string, number], { event_id: string; ts: number; message: string; action: string | null; exit_code: number | null }>(
+      `SELECT event_id, ts, json_extract(body, '$.message') AS message, json_extract(body, '$.action') AS action, json_extract(body, '$.exitCode') AS exit_code
+       FROM evidence WHERE incident_id = ? ORDER BY ts DESC, event_id DESC LIMIT ?`,
+    ),
+    setSummary: db.prepare(`UPDATE incidents SET summary = ? WHERE id = ?`),
     evidence: db.prepare<[string], { body: string }>(`SELECT body FROM evidence WHERE incident_id = ? ORDER BY ts DESC, event_id DESC LIMIT 100`),
     active: db.prepare<[number], { fingerprint: string; incident_id: string; occurrence_id: string; last_ts: number }>(
       `SELECT fingerprint, incident_id, occurrence_id, MAX(ts) AS last_ts FROM evidence WHERE ts >= ?
@@ -205,16 +234,22 @@ function prepareStatements(db: SqliteDatabase) {
        ON CONFLICT(host, id) DO UPDATE SET observed_at = excluded.observed_at, body = excluded.body WHERE excluded.observed_at >= observed_at`,
     ),
     loadFacts: db.prepare<[], { body: string }>(`SELECT body FROM container_facts`),
+    saveBaseline: db.prepare(`INSERT INTO container_baselines (subject, body) VALUES (?, ?) ON CONFLICT(subject) DO UPDATE SET body = excluded.body`),
+    loadBaselines: db.prepare<[], { body: string }>(`SELECT body FROM container_baselines`),
   };
 }
 
-/** The embedded incident store; the Elasticsearch store keeps the same contract. */
+/**
+ * The embedded incident store: one row per incident and per piece of evidence, an FTS5 index of
+ * each incident's search text, all changed in one transaction per batch of updates.
+ */
 export class SqliteIncidentStore implements IncidentStore {
   private readonly kbText: Map<string, string>;
   private readonly statements: ReturnType<typeof prepareStatements>;
   private readonly applyTransaction: (updates: IncidentUpdate[]) => Incident[];
   private readonly reopenWindowMs: number;
   private readonly queryBudgetMs: number;
+  private readonly statementsBySql = new Map<string, Statement>();
   readonly risks: SqliteRiskStore;
 
   constructor(
@@ -224,14 +259,18 @@ export class SqliteIncidentStore implements IncidentStore {
   ) {
     this.reopenWindowMs = options.reopenWindowMs ?? DEFAULT_REOPEN_WINDOW_MS;
     this.queryBudgetMs = options.queryBudgetMs ?? QUERY_BUDGET_MS;
+    db.exec(SCHEMA);
+    const reindexAll = migrate(db);
     this.statements = prepareStatements(db);
     dropRiskIncidents(db);
     this.risks = new SqliteRiskStore(db);
     this.applyTransaction = db.transaction((updates: IncidentUpdate[]) => this.applyAll(updates));
-    this.kbText = new Map(kb.entries.map((e) => [e.id, [e.title, e.why, ...e.fix].join('\n')]));
+    this.kbText = kbSearchTexts(kb);
+    if (reindexAll) db.transaction(() => this.statements.allIds.all().forEach(({ id }) => this.reindex(id)))();
   }
 
 
+  /** Writes the incident's summary and search text anew from its row and newest evidence. */
   private reindex(id: string): void {
     const row = this.statements.row.get(id);
     this.statements.ftsDelete.run(id);
@@ -239,23 +278,35 @@ export class SqliteIncidentStore implements IncidentStore {
       this.statements.ftsRowDelete.run(id);
       return;
     }
-    const { lastInsertRowid } = this.statements.ftsInsert.run(
-      id,
-      row.title,
-      row.message,
-      [row.container_name, row.container_id, row.compose_service].filter(Boolean).join(' '),
-      row.container_image ?? '',
-      this.kbText.get(row.kb_id) ?? '',
-    );
+    const evidence = this.statements.searchedEvidence.all(id, SEARCHED_EVIDENCE);
+    const summary = incidentSummary({
+      kbId: row.kb_id,
+      title: row.title,
+      subject: row.container_name || row.host,
+      facts: row.facts ? (JSON.parse(row.facts) as ContainerFacts) : null,
+      evidence: evidence.map((e) => ({ eventId: e.event_id, ts: e.ts, message: e.message, action: e.action ?? undefined, exitCode: e.exit_code ?? undefined })),
+    });
+    if (summary !== row.summary) this.statements.setSummary.run(summary, id);
+    const text = incidentSearchText({
+      title: row.title,
+      message: row.message,
+      summary,
+      containerName: row.container_name,
+      containerId: row.container_id,
+      composeService: row.compose_service,
+      image: row.container_image,
+      kbText: this.kbText.get(row.kb_id),
+      evidence: evidence.map((e) => e.message),
+    });
+    const { lastInsertRowid } = this.statements.ftsInsert.run(id, text);
     this.statements.ftsRowSet.run(id, lastInsertRowid);
   }
 
-  /** The incident a signal files into: the fingerprint's latest, unless resolved longer ago than the re-open window. */
-  private incidentFor(fingerprint: string, ts: number, proposedId: string): string {
+  /** The fingerprint's latest incident, if an update at `ts` (none for a retraction) files into it. */
+  private currentIncident(fingerprint: string, ts?: number): { id: string; status: Incident['status'] } | undefined {
     const latest = this.statements.latest.get(fingerprint);
-    if (!latest) return proposedId;
-    if (latest.status !== 'resolved' || ts <= (latest.resolved_at ?? 0) + this.reopenWindowMs) return latest.id;
-    return proposedId;
+    if (!latest || !filesIntoLatest({ status: latest.status, resolvedAt: latest.resolved_at ?? undefined }, ts, this.reopenWindowMs)) return undefined;
+    return latest;
   }
 
   private applyAll(updates: IncidentUpdate[]): Incident[] {
@@ -265,14 +316,14 @@ export class SqliteIncidentStore implements IncidentStore {
     for (const update of updates) {
       if (update.op === 'signal') {
         const { evidence } = update;
-        const id = this.incidentFor(update.fingerprint, evidence.ts, update.proposedId);
-        const newOccurrence = !s.hasOccurrence.get(id, evidence.occurrenceId);
+        const current = this.currentIncident(update.fingerprint, evidence.ts);
+        const id = current?.id ?? update.proposedId;
+        const knownOccurrence = s.hasOccurrence.get(id, evidence.occurrenceId) !== undefined;
         // Evidence first: a replayed event changes nothing, not even an empty incident row.
         const inserted = s.insertEvidence.run(update.fingerprint, evidence.eventId, id, evidence.occurrenceId, evidence.ts, JSON.stringify(evidence));
         if (inserted.changes === 0) continue;
         s.insertIncident.run({ id, fingerprint: update.fingerprint, kbId: update.kbId, title: update.title, severity: update.severity, host: update.host, ts: evidence.ts, message: evidence.message, now });
-        // A new occurrence of a resolved incident is a recurrence; more evidence of a known one is not.
-        if (newOccurrence) s.reopen.run(id);
+        if (current && reopens(current.status, knownOccurrence)) s.reopen.run(id);
         s.touch.run({
           now,
           id,
@@ -284,13 +335,14 @@ export class SqliteIncidentStore implements IncidentStore {
           composeProject: update.compose?.project ?? null,
           composeService: update.compose?.service ?? null,
           facts: update.facts ? JSON.stringify(update.facts) : null,
+          context: update.context ? JSON.stringify(update.context) : null,
         });
         s.recount.run({ id, now });
         changed.add(id);
       } else {
-        const from = s.latest.get(update.fingerprint);
-        const into = s.latest.get(update.intoFingerprint);
-        if (!from || !into || from.status === 'resolved' || into.status === 'resolved') continue;
+        const from = this.currentIncident(update.fingerprint);
+        const into = this.currentIncident(update.intoFingerprint);
+        if (!from || !into) continue;
         const moved = s.moveEvidence.run({ into: update.intoFingerprint, intoId: into.id, intoOccurrence: update.intoOccurrenceId, from: update.fingerprint, occurrence: update.occurrenceId });
         const dropped = s.dropEvidence.run(update.fingerprint, update.occurrenceId);
         if (moved.changes === 0 && dropped.changes === 0) continue;
@@ -313,28 +365,37 @@ export class SqliteIncidentStore implements IncidentStore {
     return updates.length > 0 ? this.applyTransaction(updates) : [];
   }
 
+  // Read, decide and write with no await between: nothing else changes the row meanwhile.
   async acknowledge(id: string, mark: LifecycleMark): Promise<Incident | undefined> {
-    this.statements.acknowledge.run(JSON.stringify(mark), Date.now(), id);
     const row = this.statements.row.get(id);
-    return row ? toIncident(row) : undefined;
+    if (!row || !acknowledges(row.status)) return row && toIncident(row);
+    this.statements.acknowledge.run(JSON.stringify(mark), Date.now(), id);
+    const updated = this.statements.row.get(id);
+    return updated && toIncident(updated);
   }
 
   async resolve(id: string, mark: ResolveMark): Promise<Incident | undefined> {
-    this.statements.resolve.run(JSON.stringify(mark), Date.parse(mark.at), Date.now(), id);
     const row = this.statements.row.get(id);
-    return row ? toIncident(row) : undefined;
+    if (!row || !resolves(row.status)) return row && toIncident(row);
+    this.statements.resolve.run(JSON.stringify(mark), Date.parse(mark.at), Date.now(), id);
+    const updated = this.statements.row.get(id);
+    return updated && toIncident(updated);
   }
 
   async resolveQuiet(now: number, quietMs: (kbId: string) => number): Promise<Incident[]> {
-    const mark: ResolveMark = { by: 'fineprint', at: new Date(now).toISOString(), comment: 'quiet period elapsed', auto: true };
+    const mark = autoResolveMark(now);
     // Unresolved incidents are few (resolved ones are the history): each is checked against its entry's period.
     const resolved: Incident[] = [];
     for (const row of this.statements.unresolved.all()) {
-      if (row.last_seen >= now - quietMs(row.kb_id)) continue;
+      if (!isQuiet(row.last_seen, now, quietMs(row.kb_id))) continue;
       const incident = await this.resolve(row.id, mark);
       if (incident) resolved.push(incident);
     }
     return resolved;
+  }
+
+  async expire(now: number, retentionMs: number): Promise<ExpiredCounts> {
+    return expireSqlite(this.db, now, retentionMs);
   }
 
   async putSilence(silence: Silence): Promise<void> {
@@ -360,9 +421,10 @@ export class SqliteIncidentStore implements IncidentStore {
       params.cursorSeen = lastSeen;
       params.cursorId = id;
     }
-    const sql = `SELECT * FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY last_seen DESC, id DESC LIMIT ${query.limit + 1}`;
-    const rows = [...this.rowsWithinBudget<IncidentRow>('search', sql, params)];
+    params.limit = query.limit + 1;
+    const sql = `SELECT ${INCIDENT_COLUMNS} FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY last_seen DESC, id DESC LIMIT @limit`;
+    const rows = [...this.rowsWithinBudget<IncidentColumns>('search', sql, params)];
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     return {
@@ -375,9 +437,11 @@ export class SqliteIncidentStore implements IncidentStore {
     const row = this.statements.row.get(id);
     if (!row) return undefined;
     const facts = row.facts ? ContainerFacts.safeParse(JSON.parse(row.facts)) : undefined;
+    const context = row.context ? IncidentContext.safeParse(JSON.parse(row.context)) : undefined;
     return {
       ...toIncident(row),
       facts: facts?.success ? facts.data : null,
+      ...(context?.success ? context.data : {}),
       evidence: this.statements.evidence.all(id).map((r) => JSON.parse(r.body) as Evidence),
     };
   }
@@ -402,6 +466,18 @@ export class SqliteIncidentStore implements IncidentStore {
     this.statements.saveFacts.run(facts.host, facts.id, facts.observedAt, JSON.stringify(facts));
   }
 
+  /** The setups of clean runs survive classifier restarts here (see Baselines). */
+  loadBaselines(): ContainerFacts[] {
+    return this.statements.loadBaselines.all().flatMap((r) => {
+      const parsed = ContainerFacts.safeParse(JSON.parse(r.body));
+      return parsed.success ? [parsed.data] : [];
+    });
+  }
+
+  saveBaseline(subject: string, facts: ContainerFacts): void {
+    this.statements.saveBaseline.run(subject, JSON.stringify(facts));
+  }
+
   async close(): Promise<void> {
     // The database handle belongs to whoever opened it (the all-in-one shares it with the queue).
   }
@@ -413,14 +489,13 @@ export class SqliteIncidentStore implements IncidentStore {
     if (query.q) {
       const expression = ftsExpression(query.q);
       if (expression) {
-        where.push('id IN (SELECT id FROM incidents_fts WHERE incidents_fts MATCH @fts)');
+        where.push('id IN (SELECT id FROM incidents_fts_rows WHERE fts_rowid IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH @fts))');
         params.fts = expression;
       }
     }
     const equal: [keyof IncidentQuery, string][] = [
       ['kb', 'kb_id'],
       ['host', 'host'],
-      ['severity', 'severity'],
       ['status', 'status'],
     ];
     for (const [param, column] of equal) {
@@ -429,6 +504,11 @@ export class SqliteIncidentStore implements IncidentStore {
         where.push(`${column} = @${param}`);
         params[param] = value;
       }
+    }
+    const severities = severitiesOf(query);
+    if (severities) {
+      severities.forEach((severity, i) => (params[`severity${i}`] = severity));
+      where.push(`severity IN (${severities.map((_, i) => `@severity${i}`).join(', ') || 'NULL'})`);
     }
     if (query.container) {
       where.push(`(container_name = @container OR compose_service = @container OR (length(@container) >= 12 AND container_id LIKE @containerIdPrefix ESCAPE '\\'))`);
@@ -450,6 +530,17 @@ export class SqliteIncidentStore implements IncidentStore {
     return { where, params };
   }
 
+  /** The statement of `sql`, prepared on its first use (preparing one per query costs more than most searches). */
+  private prepared<Params extends object, Row = unknown>(sql: string): Statement<Params, Row> {
+    let statement = this.statementsBySql.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      if (this.statementsBySql.size >= MAX_CACHED_STATEMENTS) this.statementsBySql.delete(this.statementsBySql.keys().next().value as string);
+      this.statementsBySql.set(sql, statement);
+    }
+    return statement as Statement<Params, Row>;
+  }
+
   /**
    * The rows of a query, stopped with FP_QUERY_TIMEOUT once it runs past the budget, checked as
    * rows arrive (better-sqlite3 cannot interrupt a step; the bounded search terms bound each one).
@@ -458,7 +549,7 @@ export class SqliteIncidentStore implements IncidentStore {
     const deadline = Date.now() + this.queryBudgetMs;
     let rows: IterableIterator<Row>;
     try {
-      rows = this.db.prepare<Record<string, string | number>, Row>(sql).iterate(params);
+      rows = this.prepared<Record<string, string | number>, Row>(sql).iterate(params);
     } catch (error) {
       throw new FineprintError('FP_STORE_UNAVAILABLE', `${what} failed: ${(error as Error).message}`, undefined, { cause: error });
     }
@@ -489,15 +580,15 @@ export class SqliteIncidentStore implements IncidentStore {
     const deadline = Date.now() + this.queryBudgetMs;
     const run = <T>(sql: string, extra: Record<string, number> = {}): T[] => {
       try {
-        return this.db.prepare<Record<string, number>, T>(sql).all(extra);
+        return this.prepared<Record<string, number>, T>(sql).all(extra);
       } catch (error) {
         throw new FineprintError('FP_STORE_UNAVAILABLE', `facets failed: ${(error as Error).message}`, undefined, { cause: error });
       }
     };
     try {
       this.db.exec(`CREATE TEMP TABLE IF NOT EXISTS facet_matches (kb_id TEXT, host TEXT, severity TEXT, status TEXT, container_name TEXT, last_seen INTEGER)`);
-      this.db
-        .prepare<Record<string, string | number>>(
+      this
+        .prepared<Record<string, string | number>>(
           `INSERT INTO facet_matches SELECT kb_id, host, severity, status, container_name, last_seen FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
         )
         .run(params);

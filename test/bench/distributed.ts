@@ -109,7 +109,7 @@ async function kafkaBaseline(brokers: string[], topic: string, partitions: numbe
     });
     const started = Date.now();
     for (let i = 0; i < records.length; i += KAFKA_BATCH) {
-      const messages = records.slice(i, i + KAFKA_BATCH).map((r) => ({ key: r.type === 'event' ? (r.event.container?.id ?? r.event.host) : r.type === 'facts' ? r.facts.id : r.risks.host, value: JSON.stringify(r) }));
+      const messages = records.slice(i, i + KAFKA_BATCH).map((r) => ({ key: r.type === 'event' ? (r.event.container?.id ?? r.event.host) : r.type === 'facts' ? r.facts.id : r.type === 'lastWords' ? r.lastWords.container.id : r.risks.host, value: JSON.stringify(r) }));
       await producer.send({ topic, acks: -1, messages });
     }
     const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), timeoutMs).unref())]);
@@ -261,7 +261,9 @@ export async function deleteRunState(env: Record<string, string>): Promise<void>
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-  const client = new Client({ node: env.FINEPRINT_ELASTICSEARCH_URL as string });
+  // The footprint figure runs a collector alone: no cluster, no indices.
+  if (!env.FINEPRINT_ELASTICSEARCH_URL) return;
+  const client = new Client({ node: env.FINEPRINT_ELASTICSEARCH_URL });
   try {
     await deleteElasticsearchStore(client, env.FINEPRINT_ELASTICSEARCH_INDEX_PREFIX as string);
   } catch (error) {

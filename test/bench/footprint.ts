@@ -1,11 +1,12 @@
 // Collector footprint: resident memory and CPU of a real `fineprint collector` process (real
 // Kafka, the test dockerd, /dev/kmsg), idle and under a storm of 1,000 log lines per second from
-// real containers. Baseline, sampled over the same windows: a bare Node.js process that only keeps
-// its event loop alive (what any Node.js service costs before doing anything).
+// real containers. Baseline, sampled over the same windows: a bare Node.js process that loads
+// dockerode and keeps its event loop alive (the floor of any Node.js Docker agent). The collector's
+// figures include its child processes (the kmsg reader).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { removeContainers, runContainer, testDocker } from '../support/docker.js';
-import { startRole } from '../support/fineprint.js';
+import { REPO_ROOT, startRole } from '../support/fineprint.js';
 import { distributedEnv } from '../support/services.js';
 import { deleteRunState } from './distributed.js';
 
@@ -36,14 +37,40 @@ export function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/** The process and its children (the collector's kmsg reader). */
+function withChildren(pid: number): number[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return [pid, ...(children ? children.split(' ').map(Number) : [])];
+}
+
 function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
+  let kib = 0;
+  for (const p of withChildren(pid)) {
+    try {
+      kib += Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? NaN);
+    } catch {
+      // A child that just exited.
+    }
+  }
+  return kib / 1024;
+}
+
+/** CPU ticks of the process and its live children. */
+function treeTicks(pid: number): number {
+  let ticks = 0;
+  for (const p of withChildren(pid)) {
+    try {
+      ticks += cpuTicks(p);
+    } catch {
+      // A child that just exited.
+    }
+  }
+  return ticks;
 }
 
 /** Samples both processes every 500 ms over `ms`. */
 async function sampleWindow(pids: number[], ms: number): Promise<Sample[]> {
-  const startTicks = pids.map(cpuTicks);
+  const startTicks = pids.map(treeTicks);
   const peak = pids.map(rssMiB);
   const started = process.hrtime.bigint();
   const end = Date.now() + ms;
@@ -54,7 +81,7 @@ async function sampleWindow(pids: number[], ms: number): Promise<Sample[]> {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return pids.map((pid, i) => ({
     rssMiB: peak[i] as number,
-    cpuPercent: ((cpuTicks(pid) - (startTicks[i] as number)) / TICKS_PER_SECOND / seconds) * 100,
+    cpuPercent: ((treeTicks(pid) - (startTicks[i] as number)) / TICKS_PER_SECOND / seconds) * 100,
   }));
 }
 
@@ -79,7 +106,10 @@ export async function collectorFootprint(windowMs: number): Promise<FootprintRes
     FINEPRINT_PROBE_INTERVAL: '30',
   };
   const collector = await startRole('collector', env);
-  const bare: ChildProcess = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const bare: ChildProcess = spawn(process.execPath, ['--input-type=module', '-e', "import Docker from 'dockerode'; new Docker(); setInterval(() => {}, 1000);"], {
+    cwd: REPO_ROOT,
+    stdio: 'ignore',
+  });
   try {
     const pids = [collector.child.pid as number, bare.pid as number];
     // Start-up work (KB compile, Kafka metadata, first inspect) is not idling.

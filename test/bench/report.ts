@@ -23,7 +23,7 @@ export interface Machine {
   os: string;
   kernel: string;
   node: string;
-  /** 1, 5 and 15 minute load averages when the run started: the machine is shared. */
+  /** 1, 5 and 15 minute load averages when the run started: figures move with the machine's load. */
   loadAverageAtStart: number[];
   /** Same at the end of the run. */
   loadAverageAtEnd?: number[];
@@ -72,7 +72,7 @@ export function figure(name: string, value: number, unit: string, baseline: numb
   };
 }
 
-/** The figures as a Markdown table (printed, and pasted into the README). */
+/** The figures as a Markdown table (printed, and pasted into docs/benchmarks.md). */
 export function table(figures: readonly Figure[]): string {
   const rows = figures.map((f) => [
     f.name,
@@ -96,4 +96,26 @@ export function describe(machine: Machine): string {
 /** p-th percentile (nearest rank) of ascending values. */
 export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
+
+const DOCS_BEGIN = /<!-- bench:figures:begin[^>]*-->/;
+const DOCS_END = '<!-- bench:figures:end -->';
+
+/**
+ * The page's generated block (between the bench:figures markers of docs/benchmarks.md): the
+ * machine, the date and the command of a full run, and its table.
+ */
+export function withDocsTable(page: string, machine: Machine, figures: readonly Figure[], date: Date): string {
+  const begin = DOCS_BEGIN.exec(page);
+  const end = page.indexOf(DOCS_END);
+  if (!begin || end < begin.index) throw new Error('docs/benchmarks.md has no bench:figures markers');
+  const block = [
+    begin[0],
+    '',
+    `Latest full run (\`npm run bench\`), ${date.toISOString().slice(0, 10)}: ${describe(machine)}.`,
+    '',
+    table(figures),
+    '',
+  ].join('\n');
+  return page.slice(0, begin.index) + block + page.slice(end);
 }

@@ -29,7 +29,16 @@ describe('fineprint all-in-one on a real Docker engine', () => {
       const name = `${PREFIX}${index}-${scenario.kbId}`;
       await scenario.run(docker, name);
       const incident = await onlyIncident(fp.url, name, scenario.kbId, scenario.timeoutMs);
-      scenario.check?.(await incidentDetail(fp.url, incident.id));
+      // Evidence arrives in several writes (a kernel report is read after the events that filed the incident).
+      const check = scenario.check;
+      if (check) await waitFor(async () => (check(await incidentDetail(fp.url, incident.id)), true), 30_000, `the ${scenario.kbId} incident of ${name} as checked`, 250);
+      // The list and the page read a sentence built from the evidence, not the raw event.
+      const summary = scenario.summary?.(name);
+      if (summary) {
+        const read = async () => [(await incidentsOf(fp.url, { container: name }))[0]?.summary, (await incidentDetail(fp.url, incident.id)).summary];
+        const summaries = await waitFor(async () => ((await read()).every((s) => summary.test(s ?? '')) ? await read() : undefined), 30_000, `the summary of ${name}`, 250).catch(read);
+        for (const s of summaries) expect(s).toMatch(summary);
+      }
     });
   });
 

@@ -5,9 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHECK_KB_IDS } from '../../services/audit/checks.js';
+import { CHECK_KB_IDS } from '../../shared/audit/checks.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
-import { SEVERITY_ORDER, type Severity } from '../../shared/kb/schema.js';
+import { SEVERITY_ORDER, severityRank, type Severity } from '../../shared/kb/schema.js';
 import { removeContainers, TEST_IMAGE, testDocker, testDockerSocket, waitFor } from '../support/docker.js';
 import { BIN, incidentsOf, REPO_ROOT, risksOf, startFineprint } from '../support/fineprint.js';
 
@@ -109,8 +109,6 @@ async function start(key: string, c: Case, containerName = name(key)): Promise<s
   return container.id;
 }
 
-const rank = (s: Severity) => SEVERITY_ORDER.indexOf(s);
-
 beforeAll(async () => {
   await removeContainers(docker, PREFIX);
   const image = docker.getImage(TEST_IMAGE);
@@ -207,8 +205,8 @@ describe('fineprint audit on the test dockerd', () => {
   });
 
   it('--fail-on exits 1 when a finding is at or above the severity, else 0', () => {
-    const daemonWorst = Math.max(-1, ...findings.filter((f) => f.container === null).map((f) => rank(f.severity)));
-    const expectedFor = (severity: Severity) => (daemonWorst >= rank(severity) ? 1 : 0);
+    const daemonWorst = Math.max(-1, ...findings.filter((f) => f.container === null).map((f) => severityRank(f.severity)));
+    const expectedFor = (severity: Severity) => (daemonWorst >= severityRank(severity) ? 1 : 0);
 
     const all = audit(['--fail-on', 'high']);
     expect(all.status).toBe(1);

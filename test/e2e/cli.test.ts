@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ClassifiedLine } from '../../services/cli/classify.js';
+import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { BIN, REPO_ROOT } from '../support/fineprint.js';
 
 function run(args: string[], input?: string, env: Record<string, string> = {}) {
@@ -51,6 +52,26 @@ describe('fineprint classify', () => {
     const missing = run(['classify', join(dir, 'nope.txt')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('nope.txt');
+  });
+
+  it('--format text prints only the lines that matched, with format and entry title, and a count', () => {
+    const lines = [
+      'web_1  | GET /health 200',
+      `6,4711,26034240339,-;Memory cgroup out of memory: Killed process 14760 (sh) total-vm:137324kB, anon-rss:130432kB, file-rss:16kB`,
+      // A hostile line: its escape sequence must not reach the terminal.
+      'web_1  | java.lang.OutOfMemoryError: Java heap space \u001b]0;owned\u0007',
+    ];
+    const { status, stdout } = run(['classify', '--format', 'text'], `${lines.join('\n')}\n`);
+    expect(status).toBe(0);
+    const title = (id: string) => loadKnowledgeBase().byId.get(id)?.title;
+    expect(stdout).toContain(`line 2 (kmsg): ${lines[1]}\n  oom-kill: ${title('oom-kill')}\n`);
+    expect(stdout).toContain(`line 3 (docker-log): web_1  | java.lang.OutOfMemoryError: Java heap space \uFFFD]0;owned\uFFFD\n  jvm-heap: ${title('jvm-heap')}\n`);
+    expect(stdout).not.toContain('line 1 ');
+    expect(stdout).not.toContain('\u001b');
+    expect(stdout.endsWith('2 of 3 lines matched a KB entry.\n')).toBe(true);
+    const bad = run(['classify', '--format', 'yaml'], 'x\n');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--format');
   });
 });
 

@@ -3,14 +3,16 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type Docker from 'dockerode';
 import { CollectorRecord, type ContainerFacts, type NormalizedEvent } from '../../shared/event.js';
 import { createLogger } from '../../shared/log.js';
-import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
+import { metricValue, MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
 import type { CursorStore, RecordSink } from '../../shared/transport.js';
 import { createCollector, type SourceName } from '../../services/collector/index.js';
 import { createContainerLogsSource } from '../../services/collector/sources/container-logs.js';
 import { createDockerEventsSource } from '../../services/collector/sources/docker-events.js';
 import { createHostProbeSource } from '../../services/collector/sources/host-probe.js';
+import { decodePosition, rfc3339ToNanos } from '../../services/collector/position.js';
 import { createKmsgSource } from '../../services/collector/sources/kmsg.js';
 import type { SourceContext } from '../../services/collector/sources/source.js';
 import { removeContainers, runContainer, testDocker, waitFor } from '../support/docker.js';
@@ -43,6 +45,12 @@ class MemoryCursors implements CursorStore {
   set(name: string, value: string) {
     this.values.set(name, value);
   }
+  delete(name: string) {
+    this.values.delete(name);
+  }
+  names(prefix: string) {
+    return [...this.values.keys()].filter((name) => name.startsWith(prefix));
+  }
 }
 
 function context(sink: RecordSink, cursors: CursorStore): SourceContext {
@@ -50,8 +58,28 @@ function context(sink: RecordSink, cursors: CursorStore): SourceContext {
 }
 
 /** Something present now, polled (sources deliver asynchronously). */
-const eventually = <T>(fn: () => T | undefined, what: string, timeoutMs = 30_000) => waitFor(async () => fn(), timeoutMs, what);
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const eventually = <T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000) => waitFor(async () => fn(), timeoutMs, what);
+
+/**
+ * The barrier before "read exactly once": once a stopped container's last lines were read and taken
+ * by the sink, container-logs moves its cursor (`logs:<id>`) to the container's FinishedAt, and no
+ * follow or drain reads it again.
+ */
+async function logsReadToTheEnd(cursors: CursorStore, container: Docker.Container): Promise<void> {
+  const finishedAt = rfc3339ToNanos((await container.inspect()).State.FinishedAt);
+  expect(finishedAt, 'the container has stopped').toBeDefined();
+  await eventually(() => (decodePosition(cursors.get(`logs:${container.id}`))?.t === finishedAt ? true : undefined), `the logs of ${container.id} read to their end`);
+}
+
+/**
+ * The barrier before "nothing else arrived" on docker-events: Docker sends events in order and the
+ * source handles them one after the other, so once the die of a container started now is in the
+ * sink, every event before it has been delivered.
+ */
+async function eventsDeliveredUpToNow(sink: MemorySink, name: string): Promise<void> {
+  const marker = await runContainer(docker, { name, cmd: ['sh', '-c', 'exit 0'] });
+  await eventually(() => sink.events((e) => e.container?.id === marker.id && e.docker?.action === 'die')[0], `the die of the marker ${name}`);
+}
 
 async function collector(sink: RecordSink, cursors: CursorStore, sources: SourceName[], logAccept = (_m: string) => true) {
   const c = createCollector(context(sink, cursors), { kmsgPath: '/dev/kmsg', logAccept, probeIntervalMs: 1000, sources });
@@ -148,7 +176,7 @@ describe('collector sources on a real Docker engine and /dev/kmsg', () => {
     source = createKmsgSource(ctx, { path: '/nonexistent/kmsg' });
     await source.start();
     await source.stop();
-    expect(ctx.metrics.errors.get({ stage: 'receiving', error_type: 'kmsg_unavailable' })).toBe(1);
+    expect(await metricValue(ctx.metrics.errors, { stage: 'receiving', error_type: 'kmsg_unavailable' })).toBe(1);
   });
 
   it('container-logs reads the line of a container that exits at once, exactly once across a restart', async () => {
@@ -164,7 +192,7 @@ describe('collector sources on a real Docker engine and /dev/kmsg', () => {
     expect(line.id).toMatch(new RegExp(`^log:${quick.id}:\\d+:stdout:0$`));
     expect(first.events((e) => e.message === 'ignored')).toEqual([]);
     await eventually(() => first.events((e) => e.container?.id === quick.id && e.docker?.action === 'die')[0], 'the die event');
-    await pause(2500); // the follower's end and the drain after die have both run
+    await logsReadToTheEnd(cursors, quick); // the follower's end and the drain after die have both run
     await c.stop();
     expect(linesOf(first, quick.id)).toHaveLength(1);
 
@@ -174,29 +202,34 @@ describe('collector sources on a real Docker engine and /dev/kmsg', () => {
     await down.wait();
     const second = new MemorySink();
     c = await collector(second, cursors, ['docker-events', 'container-logs'], accept);
+    let stopped = false;
     try {
       const downLine = await eventually(() => linesOf(second, down.id)[0], 'the line logged while the collector was down');
       expect(downLine).toMatchObject({ message: 'write /data/x: No space left on device', log: { stream: 'stderr' } });
-      await pause(2500);
+      await logsReadToTheEnd(cursors, down);
+      // start() decided which stopped containers to read; stop() waits for those reads and flushes them.
+      stopped = true;
+      await c.stop();
       expect(linesOf(second, down.id)).toHaveLength(1);
       expect(linesOf(second, quick.id)).toEqual([]);
     } finally {
-      await c.stop();
+      if (!stopped) await c.stop();
     }
   });
 
   it('container-logs reads a container that no follower watched when it dies', async () => {
     // No follower slot at all: the only way to the line is the read after `die`.
     const sink = new MemorySink();
-    const ctx = context(sink, new MemoryCursors());
+    const cursors = new MemoryCursors();
+    const ctx = context(sink, cursors);
     const logs = createContainerLogsSource(ctx, { accept: () => true, maxFollowers: 0 });
     const events = createDockerEventsSource(ctx, { listener: { onEvent: (e) => logs.observe(e), onReconnect: () => logs.resync() } });
     await logs.start();
     await events.start();
     try {
       const container = await runContainer(docker, { name: `${PREFIX}unfollowed`, cmd: ['sh', '-c', 'echo one; echo two >&2; sleep 1; echo three; exit 1'] });
-      await eventually(() => (sink.events((e) => e.kind === 'log' && e.container?.id === container.id).length === 3 ? true : undefined), 'three log lines');
-      await pause(1000);
+      await container.wait();
+      await logsReadToTheEnd(cursors, container);
       // Docker copies stdout and stderr concurrently: their relative order in the log is not fixed.
       const lines = sink.events((e) => e.kind === 'log' && e.container?.id === container.id);
       expect(lines.map((e) => `${e.log?.stream} ${e.message}`).sort()).toEqual(['stderr two', 'stdout one', 'stdout three']);
@@ -204,6 +237,39 @@ describe('collector sources on a real Docker engine and /dev/kmsg', () => {
       await events.stop();
       await logs.stop();
     }
+  });
+
+  it('container-logs deletes the cursor of a removed container, at its destroy and at start-up, and reads nothing twice', async () => {
+    const cursors = new MemoryCursors();
+    const token = randomBytes(6).toString('hex');
+    const linesOf = (sink: MemorySink, id: string) => sink.events((e) => e.kind === 'log' && e.container?.id === id);
+    const first = new MemorySink();
+    let c = await collector(first, cursors, ['docker-events', 'container-logs'], (m) => m.includes(token));
+    const removed = await runContainer(docker, { name: `${PREFIX}removed`, cmd: ['sh', '-c', `echo ${token}; exit 1`] });
+    const afterRestart = await runContainer(docker, { name: `${PREFIX}removed-later`, cmd: ['sh', '-c', `echo ${token}; exit 1`] });
+    const kept = await runContainer(docker, { name: `${PREFIX}kept`, cmd: ['sh', '-c', `echo ${token}; exit 1`] });
+    for (const container of [removed, afterRestart, kept]) {
+      await container.wait();
+      await logsReadToTheEnd(cursors, container);
+    }
+    await removed.remove();
+    await eventually(() => (cursors.get(`logs:${removed.id}`) === undefined ? true : undefined), 'the cursor of the removed container deleted');
+    await c.stop();
+
+    // Removed while the collector is down; restarted without docker-events (which would replay the
+    // destroy), only the start-up sweep can delete its cursor.
+    await afterRestart.remove();
+    const second = new MemorySink();
+    c = await collector(second, cursors, ['container-logs'], (m) => m.includes(token));
+    try {
+      await eventually(() => (cursors.get(`logs:${afterRestart.id}`) === undefined ? true : undefined), 'the cursor of the container removed while down deleted');
+      expect(cursors.names('logs:')).toContain(`logs:${kept.id}`);
+    } finally {
+      // start() decided which stopped containers to read; stop() waits for those reads and flushes them.
+      await c.stop();
+    }
+    for (const container of [removed, afterRestart, kept]) expect(linesOf(first, container.id).map((e) => e.message)).toEqual([token]);
+    expect(second.events((e) => e.kind === 'log')).toEqual([]);
   });
 
   it('container-logs drops lines beyond the per-container rate and counts them', async () => {
@@ -218,9 +284,9 @@ describe('collector sources on a real Docker engine and /dev/kmsg', () => {
         name: `${PREFIX}chatty`,
         cmd: ['sh', '-c', 'i=0; while [ $i -lt 50 ]; do echo "line $i"; i=$((i+1)); done'],
       });
-      const discarded = () => ctx.metrics.discarded.get({ source: 'container-logs', reason: 'rate_limit' });
+      const discarded = () => metricValue(ctx.metrics.discarded, { source: 'container-logs', reason: 'rate_limit' });
       const accepted = () => sink.events((e) => e.kind === 'log' && e.container?.id === container.id).length;
-      await eventually(() => (accepted() + discarded() === 50 ? true : undefined), 'all 50 lines accepted or discarded');
+      await eventually(async () => (accepted() + (await discarded()) === 50 ? true : undefined), 'all 50 lines accepted or discarded');
       // A burst of one second's worth, plus what refilled while the burst was read.
       expect(accepted()).toBeGreaterThanOrEqual(10);
       expect(accepted()).toBeLessThan(20);
@@ -253,7 +319,7 @@ describe('collector sources on a real Docker engine and /dev/kmsg', () => {
       for (const id of downIds) {
         await eventually(() => second.events((e) => e.container?.id === id && e.docker?.action === 'die')[0], `the die of ${id}`);
       }
-      await pause(1500);
+      await eventsDeliveredUpToNow(second, `${PREFIX}down-marker`);
       for (const id of downIds) {
         const dies = second.events((e) => e.container?.id === id && e.docker?.action === 'die');
         expect(dies.map((e) => e.exitCode)).toEqual([3]);
@@ -270,14 +336,14 @@ describe('collector sources on a real Docker engine and /dev/kmsg', () => {
   it('host-probe reports zombies per container, log sizes and the data root', async () => {
     const name = `${PREFIX}zombie`;
     const container = await runContainer(docker, { name, cmd: ['sh', '-c', 'sleep 1 & exec sleep 1000'] });
-    await pause(2000);
     const sink = new MemorySink();
     const source = createHostProbeSource(context(sink, new MemoryCursors()), { intervalMs: 1000 });
     await source.start();
     try {
       const zombies = await eventually(
-        () => sink.events((e) => e.probe?.metric === 'container.zombies' && e.container?.id === container.id)[0],
-        'a container.zombies reading',
+        // The child exits after a second: until then the reading may be 0.
+        () => sink.events((e) => e.probe?.metric === 'container.zombies' && e.container?.id === container.id && (e.probe?.value ?? 0) >= 1)[0],
+        'a container.zombies reading of at least 1',
       );
       expect(zombies.probe?.value).toBeGreaterThanOrEqual(1);
       expect(zombies.message).toBe(`${zombies.probe?.value === 1 ? '1 zombie process' : `${zombies.probe?.value} zombie processes`} in container ${name}`);

@@ -30,7 +30,9 @@ describe('distributed scenarios through Kafka and Elasticsearch', () => {
       await scenario.run(docker, name);
       const incident = await onlyIncident(api(), name, scenario.kbId, Math.max(60_000, scenario.timeoutMs ?? 0));
       expect(incident.host).toBe('host-a');
-      scenario.check?.(await incidentDetail(api(), incident.id));
+      // Evidence arrives in several writes (a kernel report is read after the events that filed the incident).
+      const check = scenario.check;
+      if (check) await waitFor(async () => (check(await incidentDetail(api(), incident.id)), true), 30_000, `the ${scenario.kbId} incident of ${name} as checked`, 250);
     });
   });
 

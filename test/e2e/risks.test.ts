@@ -136,8 +136,8 @@ describe('risks are not incidents', () => {
   it('the page shows the risks per container, the daemon on top, and the foreseeable risk above the fix', async () => {
     await page.goto(fp.url);
     await page.getByLabel('API token').fill(TEST_TOKEN);
-    await page.getByRole('button', { name: 'Open' }).click();
-    await page.getByRole('link', { name: 'Risks' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Risks', exact: true }).click();
     const risky = page.locator('article.risk-subject', { has: page.getByRole('heading', { name: new RegExp(RISKY) }) });
     await risky.waitFor();
     const shownKb = await risky.locator('tr.risk td a').allTextContents();

@@ -1,6 +1,6 @@
-// The talk's own systems, for real: nginx, a PostgreSQL client, a JVM and Elasticsearch run from
-// Debian-built images (scripts/services/images.sh) on the test engine and fail the way the talk
-// tells; fineprint must turn each into exactly one incident of the right KB entry, on the right
+// The talk's own systems, for real: nginx, a PostgreSQL client, JVMs (with JMX), Elasticsearch and
+// RabbitMQ run from Debian-built images (scripts/services/images.sh) on the test engine and fail the
+// way the talk tells; fineprint must turn each into exactly one incident of the right KB entry, on the right
 // container, with the entry's fix. Every container runs without a network; two that must talk
 // share one network namespace (`--network container:<name>`), so their traffic stays on its loopback.
 import { readFileSync } from 'node:fs';
@@ -34,6 +34,24 @@ const JAVA_ALLOCATE = [
   '    if (mb % 32 == 0) System.out.println("holding " + mb + " MB"); } } }',
 ].join('\n');
 const java = (jvmOptions: string) => ['sh', '-c', `printf '%s' '${JAVA_ALLOCATE}' > /tmp/Allocate.java && exec java ${jvmOptions} /tmp/Allocate.java`];
+
+/**
+ * JMX through NAT, on one loopback: the server binds its registry and RMI server to 127.0.0.1 but
+ * advertises 127.0.0.2 in the stub (`java.rmi.server.hostname`), as a host behind NAT advertises an
+ * address its clients cannot reach; the client gets the stub from the registry and fails on it.
+ */
+const JMX_SERVER = [
+  'sh',
+  '-c',
+  "printf '%s' 'public class Serve { public static void main(String[] a) throws Exception { System.out.println(\"serving JMX\"); Thread.sleep(600000); } }' > /tmp/Serve.java && " +
+    'exec java -Dcom.sun.management.jmxremote.port=9010 -Dcom.sun.management.jmxremote.rmi.port=9011 -Dcom.sun.management.jmxremote.host=127.0.0.1 ' +
+    '-Dcom.sun.management.jmxremote.authenticate=false -Dcom.sun.management.jmxremote.ssl=false -Djava.rmi.server.hostname=127.0.0.2 /tmp/Serve.java',
+];
+const JMX_CLIENT = [
+  'sh',
+  '-c',
+  "printf '%s' 'public class Jmx { public static void main(String[] a) throws Exception { System.out.println(javax.management.remote.JMXConnectorFactory.connect(new javax.management.remote.JMXServiceURL(\"service:jmx:rmi:///jndi/rmi://127.0.0.1:9010/jmxrmi\")).getMBeanServerConnection().getMBeanCount()); } }' > /tmp/Jmx.java && exec java /tmp/Jmx.java",
+];
 
 /** The incident's page data carries the KB entry's own fix, step for step. */
 async function expectKbFix(incidentId: string, kbId: string) {
@@ -78,7 +96,7 @@ describe("the talk's systems in real containers", () => {
     await runContainer(docker, { name, image: image('postgres-client'), cmd: ['psql', '-U', 'app'] });
     const incident = await onlyIncident(fp.url, name, 'postgres-socket');
     const detail = await expectKbFix(incident.id, 'postgres-socket');
-    expect(detail.message).toContain('/var/run/postgresql/.s.PGSQL.5432');
+    expect(detail.evidence.some((e) => e.message.includes('/var/run/postgresql/.s.PGSQL.5432'))).toBe(true);
   });
 
   it('a second nginx binding the port the first holds in one network namespace is ONE port-conflict incident', async () => {
@@ -102,7 +120,8 @@ describe("the talk's systems in real containers", () => {
     const incident = await onlyIncident(fp.url, name, 'jvm-heap', 90_000);
     const detail = await expectKbFix(incident.id, 'jvm-heap');
     expect(detail.evidence.some((e) => e.kind === 'kernel' && /\(java\)|task=java,/.test(e.message))).toBe(true);
-    expect(detail.facts?.state?.oomKilled).toBe(true);
+    // The facts read after the container died (its die may come after the kernel's report).
+    await waitFor(async () => ((await incidentDetail(fp.url, incident.id)).facts?.state?.oomKilled ? true : undefined), 30_000, 'the facts of the killed JVM', 250);
   });
 
   it('a JVM with a small heap throwing OutOfMemoryError is ONE jvm-heap incident', async () => {
@@ -143,7 +162,20 @@ describe("the talk's systems in real containers", () => {
     expect(all.map((i) => i.kbId).sort()).toEqual(expected.sort());
   }, 180_000);
 
-  it('RabbitMQ recreated on its volume under a new generated hostname loses its vhost; fineprint flags the risk', async () => {
+  it('a JMX client handed an RMI stub with an address it cannot reach is ONE jmx-rmi-nat incident', async () => {
+    const server = `${PREFIX}jmx-server`;
+    const client = `${PREFIX}jmx-client`;
+    const serving = await runContainer(docker, { name: server, image: image('jvm'), cmd: JMX_SERVER });
+    await waitFor(async () => ((await containerLogs(serving)).stdout.includes('serving JMX') ? true : undefined), 60_000, 'the JMX server to start', 250);
+    // The client shares the server's network namespace: the registry on 127.0.0.1:9010 answers.
+    await runContainer(docker, { name: client, image: image('jvm'), shareNetworkWith: server, cmd: JMX_CLIENT });
+    const incident = await onlyIncident(fp.url, client, 'jmx-rmi-nat', 60_000);
+    const detail = await expectKbFix(incident.id, 'jmx-rmi-nat');
+    expect(detail.evidence.some((e) => e.message.includes('java.rmi.ConnectException: Connection refused to host: 127.0.0.2; nested exception is:'))).toBe(true);
+    expect(await incidentsOf(fp.url, { container: server })).toEqual([]);
+  });
+
+  it('RabbitMQ recreated on its volume under a new generated hostname loses its vhost: the risk before, ONE hostname-dependent-state incident naming the old node after', async () => {
     // The talk's first story: the node name, and with it the data directory, follows the hostname.
     const start = async (name: string) => {
       const container = await runContainer(docker, { name, image: image('rabbitmq'), binds: [`${RABBIT_VOLUME}:/var/lib/rabbitmq`], cmd: ['/usr/lib/rabbitmq/bin/rabbitmq-server'] });
@@ -158,6 +190,9 @@ describe("the talk's systems in real containers", () => {
     const risk = await waitFor(async () => (await risksOf(fp.url, { container: firstName })).find((r) => r.kbId === 'hostname-dependent-state'), 30_000, `the hostname-dependent-state risk of ${firstName}`);
     expect(risk.message).toContain(firstHost);
     await first.remove({ force: true });
+    // Which node used the volume must survive a restart of fineprint between the two containers.
+    await fp.stop();
+    fp = await startFineprint({}, fp.dataDir);
 
     const secondName = `${PREFIX}rabbitmq-2`;
     const second = await start(secondName);
@@ -167,5 +202,13 @@ describe("the talk's systems in real containers", () => {
     expect((await execIn(second, ['rabbitmqctl', '-q', 'list_vhosts'])).output).not.toContain('orders');
     expect((await execIn(second, ['ls', '/var/lib/rabbitmq/mnesia'])).output).toContain(`rabbit@${firstHost}`);
     await waitFor(async () => ((await risksOf(fp.url, { container: secondName })).some((r) => r.kbId === 'hostname-dependent-state') ? true : undefined), 30_000, `the risk of ${secondName}`);
-  });
+    // Every fresh node logs that line, the first one too: only the second, on a volume the node of
+    // another hostname used, is an incident, and it names the node whose data sits unused there.
+    const incident = await onlyIncident(fp.url, secondName, 'hostname-dependent-state');
+    const detail = await expectKbFix(incident.id, 'hostname-dependent-state');
+    const [evidence] = detail.evidence;
+    expect(evidence?.message).toContain(`rabbit@${secondHost} is empty`);
+    expect(evidence?.note).toContain(`The volume ${RABBIT_VOLUME} at /var/lib/rabbitmq holds the data of node rabbit@${firstHost} (container ${firstName}`);
+    expect(await incidentsOf(fp.url, { container: firstName })).toEqual([]);
+  }, 240_000);
 });

@@ -156,6 +156,14 @@ describe('Elasticsearch store: beyond the contract', () => {
       { container: 'A'.repeat(12) },
       { kb: 'disk-full', host: 'h1' },
       { severity: 'critical' },
+      { severity: 'critical,high' },
+      { minSeverity: 'high', severity: 'high,medium' },
+      // Evidence messages end in their event's number: which of them an incident is searched by
+      // (its newest evidence, through replays and retractions) is the same in both stores.
+      { q: 'die' },
+      { q: '12' },
+      { q: '45' },
+      { q: '31' },
       { since: String(base) },
       { until: new Date(base).toISOString() },
       { since: String(base - 86_400_000), until: String(base + 86_400_000) },

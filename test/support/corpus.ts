@@ -8,9 +8,10 @@ import { z } from 'zod';
 import type { KnowledgeBase } from '../../shared/kb/load.js';
 import { LineFormat } from '../../shared/kb/schema.js';
 import { PACKAGE_ROOT } from '../../shared/paths.js';
+import { formatIssues } from '../../shared/zod-issues.js';
 import { lineClassifier, type ClassifiedLine } from '../../services/cli/classify.js';
 
-export const CORPUS_DIR = join(PACKAGE_ROOT, 'test', 'corpus');
+const CORPUS_DIR = join(PACKAGE_ROOT, 'test', 'corpus');
 
 /** One corpus record, a JSON object on its own line. */
 export const CorpusRecord = z
@@ -52,7 +53,7 @@ export function loadCorpus(kb: KnowledgeBase, dir: string = CORPUS_DIR): { lines
         }
         const result = CorpusRecord.safeParse(raw);
         if (!result.success) {
-          problems.push(`${at}: ${result.error.issues.map((i) => `${i.path.join('.') || 'record'}: ${i.message}`).join('; ')}`);
+          problems.push(`${at}: ${formatIssues(result.error.issues, '(record)').join('; ')}`);
           return;
         }
         const unknown = result.data.expect.filter((id) => !kb.byId.has(id));

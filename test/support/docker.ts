@@ -54,6 +54,8 @@ export interface RunContainerOptions {
   binds?: string[];
   /** `--hostname`; without a network the engine maps no hostname but localhost in /etc/hosts. */
   hostname?: string;
+  /** `--rm`: the engine removes the container once it exited. */
+  autoRemove?: boolean;
 }
 
 const MS = 1_000_000; // the Engine API wants nanoseconds
@@ -72,6 +74,7 @@ export async function runContainer(docker: Docker, opts: RunContainerOptions): P
   }
   if (opts.tmpfs) hostConfig.Tmpfs = opts.tmpfs;
   if (opts.init !== undefined) hostConfig.Init = opts.init;
+  if (opts.autoRemove) hostConfig.AutoRemove = true;
 
   const create: Docker.ContainerCreateOptions = {
     name: opts.name,

@@ -41,7 +41,7 @@ export interface TestReceiver {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Slack Block Kit, as an incoming webhook takes it (docs.slack.dev/reference/block-kit). */
-export function validateSlack(json: unknown): string[] {
+function validateSlack(json: unknown): string[] {
   const problems: string[] = [];
   if (!isObject(json)) return ['body is not a JSON object'];
   if (typeof json.text !== 'string' || json.text.length === 0) problems.push('text: a fallback text is required with blocks');
@@ -81,7 +81,7 @@ export function validateSlack(json: unknown): string[] {
 }
 
 /** PagerDuty Events API v2 (developer.pagerduty.com, "Send an Alert Event"). */
-export function validatePagerDuty(json: unknown): string[] {
+function validatePagerDuty(json: unknown): string[] {
   const problems: string[] = [];
   if (!isObject(json)) return ['body is not a JSON object'];
   if (typeof json.routing_key !== 'string' || json.routing_key.length !== 32) problems.push('routing_key: the 32-character integration key is required');
@@ -101,8 +101,8 @@ export function validatePagerDuty(json: unknown): string[] {
   return problems;
 }
 
-/** fineprint's webhook: the README's JSON body and signature scheme. */
-export function validateWebhook(headers: IncomingHttpHeaders, body: string, secret: string): string[] {
+/** fineprint's webhook: the JSON body and signature scheme of docs/notifications.md. */
+function validateWebhook(headers: IncomingHttpHeaders, body: string, secret: string): string[] {
   const problems: string[] = [];
   const timestamp = headers['x-fineprint-timestamp'];
   const signature = headers['x-fineprint-signature'];
@@ -123,7 +123,7 @@ export function validateWebhook(headers: IncomingHttpHeaders, body: string, secr
   if (!isObject(json)) return [...problems, 'body is not a JSON object'];
   if (json.version !== 1) problems.push('version: 1');
   if (json.kind === 'risk-digest') {
-    // A route of kind risk: one host's current risks (README, "Notifications").
+    // A route of kind risk: one host's current risks (docs/notifications.md).
     if (typeof json.host !== 'string' || typeof json.title !== 'string') problems.push('host and title: required');
     if (!Array.isArray(json.risks) || json.risks.length === 0) problems.push('risks: a non-empty array');
     else if (json.risks.some((r) => !isObject(r) || typeof r.kbId !== 'string' || typeof r.fix !== 'string' || typeof r.severity !== 'string')) problems.push('risks[]: kbId, severity and fix');
@@ -137,7 +137,7 @@ export function validateWebhook(headers: IncomingHttpHeaders, body: string, secr
 }
 
 /** Alertmanager's webhook receiver payload, version 4. */
-export function validateAlertmanagerWebhook(json: unknown): string[] {
+function validateAlertmanagerWebhook(json: unknown): string[] {
   if (!isObject(json)) return ['body is not a JSON object'];
   const problems: string[] = [];
   if (json.version !== '4') problems.push('version: "4"');
@@ -147,7 +147,7 @@ export function validateAlertmanagerWebhook(json: unknown): string[] {
 }
 
 /** Alertmanager's `POST /api/v2/alerts` body (its OpenAPI spec, postableAlerts). */
-export function validateAlertmanagerAlerts(json: unknown): string[] {
+function validateAlertmanagerAlerts(json: unknown): string[] {
   if (!Array.isArray(json)) return ['body: an array of alerts'];
   const problems: string[] = [];
   const time = (v: unknown) => v === undefined || (typeof v === 'string' && !Number.isNaN(Date.parse(v)));

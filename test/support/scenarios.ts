@@ -18,7 +18,12 @@ export interface ContainerScenario {
   run(docker: Docker, name: string): Promise<void>;
   /** Further checks on the incident's detail (evidence, facts). */
   check?(detail: Awaited<ReturnType<typeof incidentDetail>>): void;
+  /** The summary sentence the incident of container `name` must read (escape `name` with escapeRegExp). */
+  summary?(name: string): RegExp;
 }
+
+/** `text` matched literally inside a RegExp. */
+export const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export const CONTAINER_SCENARIOS: ContainerScenario[] = [
   {
@@ -35,17 +40,22 @@ export const CONTAINER_SCENARIOS: ContainerScenario[] = [
       expect(detail.severity).toBe('critical');
       expect(detail.count).toBe(1);
       expect(detail.evidence.map((e) => e.action)).toEqual(expect.arrayContaining(['oom', 'die']));
+      // The engine repeats its `oom` event for one kill (on cgroup v2, at every memory.events change): one is kept.
+      expect(detail.evidence.filter((e) => e.action === 'oom')).toHaveLength(1);
       expect(detail.evidence.some((e) => e.kind === 'kernel')).toBe(true);
       expect(detail.evidence.find((e) => e.action === 'die')?.exitCode).toBe(137);
       expect(detail.kb?.why).toMatch(/memory/i);
       expect(detail.facts?.limits.memory).toBe(32 * MB);
     },
+    // The kernel's kill line names the process (the shell or the `tr` filling its pipe) and its resident memory.
+    summary: (name) => new RegExp(`^${escapeRegExp(name)} was OOM-killed: \`(?:sh|tr|head)\` used \\d+(?:\\.\\d)? MiB of its 32 MiB limit$`),
   },
   {
     title: 'a fork bomb against --pids-limit',
     kbId: 'pids-exhausted',
     run: async (docker, name) => void (await runContainer(docker, { name, pidsLimit: 20, cmd: ['sh', '-c', 'for i in $(seq 40); do sleep 300 & done; sleep 300'] })),
     check: (detail) => expect(detail.facts?.limits.pids).toBe(20),
+    summary: (name) => new RegExp(`^${escapeRegExp(name)} could not start a process: it reached its limit of 20 processes$`),
   },
   {
     title: 'a crash loop under a restart policy',
@@ -53,12 +63,16 @@ export const CONTAINER_SCENARIOS: ContainerScenario[] = [
     timeoutMs: 60_000,
     run: async (docker, name) => void (await runContainer(docker, { name, restart: { name: 'on-failure', maximumRetryCount: 3 }, cmd: ['sh', '-c', 'exit 3'] })),
     check: (detail) => expect(detail.evidence.filter((e) => e.action === 'die').length).toBeGreaterThanOrEqual(3),
+    // The first run and up to three restarts, all `exit 3`.
+    summary: (name) => new RegExp(`^${escapeRegExp(name)} exited [34] times in \\d+(?:\\.\\d)? s with code 3$`),
   },
   {
     title: 'a failing health check',
     kbId: 'unhealthy',
     run: async (docker, name) =>
-      void (await runContainer(docker, { name, cmd: ['sleep', '300'], healthcheck: { test: ['CMD-SHELL', 'exit 1'], intervalMs: 1000, timeoutMs: 1000, retries: 1 } })),
+      void (await runContainer(docker, { name, cmd: ['sleep', '300'], healthcheck: { test: ['CMD-SHELL', 'echo database not ready; exit 1'], intervalMs: 1000, timeoutMs: 1000, retries: 1 } })),
+    // The health check's last output, quoted.
+    summary: (name) => new RegExp(`^${escapeRegExp(name)} failed its health check (?:once|twice|\\d+ times): \`database not ready\`$`),
   },
   {
     title: 'PID 1 ignoring SIGTERM, then docker stop',
@@ -75,6 +89,14 @@ export const CONTAINER_SCENARIOS: ContainerScenario[] = [
     kbId: 'disk-full',
     run: async (docker, name) =>
       void (await runContainer(docker, { name, tmpfs: { '/data': 'size=1m' }, cmd: ['sh', '-c', 'dd if=/dev/zero of=/data/x bs=1024 count=4096; sleep 300'] })),
+    check: (detail) => {
+      // The fix fits the place: the container's 1 MiB tmpfs at /data, not the host's Docker disk.
+      expect(detail.facts?.mounts).toContainEqual({ type: 'tmpfs', destination: '/data', readOnly: false, sizeBytes: MB });
+      const note = detail.evidence.find((e) => e.note)?.note;
+      expect(note).toMatch(/^\/data\/x is on the tmpfs mounted at \/data, limited to 1 MB of memory, not on the host disk/);
+      expect(note).toContain('--tmpfs /data:size=64m');
+    },
+    summary: (name) => new RegExp(`^${escapeRegExp(name)} ran out of space: \`[^\`]*/data/x[^\`]*No space left on device\`$`),
   },
   {
     title: 'a PID 1 that never reaps its children',
@@ -95,6 +117,44 @@ export function injectKernelLine(line: string): void {
   writeFileSync('/dev/kmsg', `<3>${line}\n`);
 }
 
+/** The sum of a metric's series in a Prometheus text exposition; undefined when it has none. */
+function metricTotal(text: string, name: string): number | undefined {
+  let total: number | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+    total = (total ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+const metricsOf = async (url: string): Promise<string> => (await fetch(`${url}/metrics`)).text();
+
+/**
+ * The barrier before a "nothing else arrived" check: waits until the fineprint at `url` has
+ * classified as many records as its collector had read when this was called. In the all-in-one
+ * the classifier files what it classified in the same step, so every signal read so far is in the
+ * store. A distributed api reads nothing itself (no collector series): false, no barrier here.
+ */
+export async function classifiedWhatWasRead(url: string, timeoutMs = 30_000): Promise<boolean> {
+  const read = metricTotal(await metricsOf(url), 'fineprint_events_received_total');
+  if (read === undefined) return false;
+  await waitFor(
+    async () => ((metricTotal(await metricsOf(url), 'fineprint_records_classified_total') ?? 0) >= read ? true : undefined),
+    timeoutMs,
+    `the ${read} records read by ${url} classified`,
+  );
+  return true;
+}
+
+/**
+ * Late signals (kernel lines, die events) must merge, not split: on an all-in-one, wait until
+ * everything read so far is filed. The distributed api has no counter to wait on: there, give the
+ * late signals the time the pipeline takes (collector -> Kafka -> classifier -> Kafka -> api).
+ */
+async function lateSignalsFiled(url: string, distributedMs: number): Promise<void> {
+  if (!(await classifiedWhatWasRead(url))) await new Promise((resolve) => setTimeout(resolve, distributedMs));
+}
+
 /** Waits until the container has an incident of `kbId`, then checks it is its only incident. */
 export async function onlyIncident(url: string, container: string, kbId: string, timeoutMs = 30_000): Promise<Incident> {
   const found = await waitFor(
@@ -102,8 +162,7 @@ export async function onlyIncident(url: string, container: string, kbId: string,
     timeoutMs,
     `a ${kbId} incident for ${container}`,
   );
-  // Late signals (kernel lines, die events) must merge, not split: look again after they had time.
-  await new Promise((resolve) => setTimeout(resolve, 2500));
+  await lateSignalsFiled(url, 2500);
   const all = await incidentsOf(url, { container });
   expect(all.map((i) => i.kbId)).toEqual([kbId]);
   expect(all[0]?.container?.name).toBe(container);
@@ -121,7 +180,7 @@ export async function oomKill(docker: Docker, name: string): Promise<void> {
 
 /**
  * Nothing lost, nothing doubled: every named container ends with exactly one incident, an oom-kill
- * of count 1 (and on `host` when given). Waits for each, then looks again after late signals had time.
+ * of count 1 (and on `host` when given). Waits for each, then looks again once late signals are filed.
  */
 export async function expectOneOomEach(url: string, names: string[], options: { host?: string; timeoutMs?: number } = {}): Promise<void> {
   const where: Record<string, string> = options.host ? { host: options.host } : {};
@@ -137,7 +196,7 @@ export async function expectOneOomEach(url: string, names: string[], options: { 
       250,
     );
   }
-  await new Promise((resolve) => setTimeout(resolve, 3000));
+  await lateSignalsFiled(url, 3000);
   for (const name of names) {
     const incidents = await incidentsOf(url, { container: name, ...where });
     expect(incidents.map((i) => [i.kbId, i.count]), name).toEqual([['oom-kill', 1]]);
@@ -149,7 +208,7 @@ export async function expectOneOomEach(url: string, names: string[], options: { 
 
 export async function onlyHostIncident(url: string, kbId: string): Promise<Incident> {
   const incident = await waitFor(async () => (await incidentsOf(url, { kb: kbId })).find((i) => i.container === null), 20_000, `a host-level ${kbId} incident`);
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await lateSignalsFiled(url, 1000);
   expect(await incidentsOf(url, { kb: kbId })).toHaveLength(1);
   return incident;
 }

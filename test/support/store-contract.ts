@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RECORD_VERSION, type ContainerFacts } from '../../shared/event.js';
 import type { Evidence, IncidentUpdate } from '../../shared/incident.js';
 import { IncidentQuery, type IncidentStore } from '../../shared/store/index.js';
 import { riskStoreContract } from './risk-store-contract.js';
@@ -24,6 +25,7 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
     container: over.container === undefined ? { id: CID, name: 'hog', image: 'busybox' } : over.container,
     compose: over.compose ?? null,
     facts: null,
+    ...(over.context ? { context: over.context } : {}),
     evidence: {
       occurrenceId: over.evidence.eventId,
       detector: 'oom-kill/docker-oom',
@@ -55,6 +57,45 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       await store.close();
     });
 
+    it('keeps the newest facts of its container, whatever order the writes come in', async () => {
+      const store = await open();
+      const factsAt = (observedAt: number, oomKilled: boolean): ContainerFacts => ({
+        v: RECORD_VERSION, host: 'h1', id: CID, name: 'hog', image: 'busybox', observedAt,
+        limits: { memory: 32 * 1024 * 1024, memorySwap: 32 * 1024 * 1024, pids: 0, oomKillDisable: false, nanoCpus: 0 },
+        restartPolicy: { name: 'no', maximumRetryCount: 0 },
+        state: { status: oomKilled ? 'exited' : 'running', exitCode: oomKilled ? 137 : 0, oomKilled, restartCount: 0, startedAt: '', finishedAt: '' },
+        env: [], command: [], labels: {}, user: '', init: false, hostname: 'hog', networkMode: 'none', privileged: false, logDriver: 'json-file', logOptions: {},
+      });
+      const withFacts = (update: IncidentUpdate, facts: ContainerFacts): IncidentUpdate => ({ ...update, facts }) as IncidentUpdate;
+      await store.apply([withFacts(signal({ evidence: { eventId: 'o1' } }), factsAt(base + 20, true))]);
+      // A held signal, filed later, with facts read while the container still ran.
+      await store.apply([withFacts(signal({ evidence: { eventId: 'd1', occurrenceId: 'o1', ts: base + 10 } }), factsAt(base + 5, false))]);
+      const [incident] = (await store.search(query({ kb: 'oom-kill' }))).incidents;
+      expect((await store.get(incident?.id ?? ''))?.facts?.state.oomKilled).toBe(true);
+      await store.close();
+    });
+
+    it('keeps a summary sentence built from all its evidence, in any order of writes, and searchable', async () => {
+      const store = await open();
+      const die = (n: number, ts: number): IncidentUpdate =>
+        signal({
+          fingerprint: 'crash-loop|h1|ctr:hog',
+          kbId: 'crash-loop',
+          title: 'Crash loop',
+          evidence: { eventId: `die-${n}`, occurrenceId: 'die-0', ts, action: 'die', exitCode: 1, message: `container die ${CID} (exitCode=1, name=hog)` },
+        });
+      // The latest first, then the others in a later batch, then all replayed.
+      await store.apply([die(2, base + 4700)]);
+      await store.apply([die(0, base), die(1, base + 2000)]);
+      await store.apply([die(0, base), die(1, base + 2000), die(2, base + 4700)]);
+      const [incident] = (await store.search(query({ kb: 'crash-loop' }))).incidents;
+      expect(incident?.summary).toBe('hog exited 3 times in 4.7 s with code 1');
+      expect(incident?.message).toBe(`container die ${CID} (exitCode=1, name=hog)`);
+      expect((await store.get(incident?.id ?? ''))?.summary).toBe(incident?.summary);
+      expect((await store.search(query({ q: 'exited times' }))).incidents.map((i) => i.id)).toEqual([incident?.id]);
+      await store.close();
+    });
+
     it('replaying the same updates changes nothing; a new occurrence increments the count', async () => {
       const store = await open();
       const first = [signal({ evidence: { eventId: 'e1' } }), signal({ evidence: { eventId: 'd1', occurrenceId: 'e1', ts: base + 10 } })];
@@ -65,6 +106,21 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       const { incidents } = await store.search(query({}));
       expect(incidents).toHaveLength(1);
       expect(incidents[0]?.count).toBe(2);
+      await store.close();
+    });
+
+    it("keeps the container's last words and what changed, each part merged in by the update that brings it", async () => {
+      const store = await open();
+      const changes = [{ field: 'limits.memory', before: '256 MiB', after: '32 MiB' }];
+      const lastWords = { lines: [{ stream: 'stderr' as const, text: 'allocating buffers' }], truncated: false };
+      await store.apply([signal({ evidence: { eventId: 'e1' }, context: { changes } })]);
+      await store.apply([signal({ evidence: { eventId: `last-words:${CID}`, occurrenceId: 'e1', ts: base + 20, kind: 'log' }, context: { changes, lastWords } })]);
+      await store.apply([signal({ evidence: { eventId: 'd1', occurrenceId: 'e1', ts: base + 10 } })]);
+      const [incident] = (await store.search(query({ kb: 'oom-kill' }))).incidents;
+      const detail = await store.get(incident?.id ?? '');
+      expect(detail?.lastWords).toEqual(lastWords);
+      expect(detail?.changes).toEqual(changes);
+      expect(incident).not.toHaveProperty('lastWords');
       await store.close();
     });
 
@@ -124,6 +180,61 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       const all = (await store.search(query({ limit: 500 }))).incidents;
       expect(all.map((i) => i.id)).toEqual(seen);
       expect(all.map((i) => Date.parse(i.lastSeen))).toEqual([...all.map((i) => Date.parse(i.lastSeen))].sort((a, b) => b - a));
+      await store.close();
+    });
+
+    it('filters by several severities at once, and by a severity or worse', async () => {
+      const store = await open();
+      const severities = ['info', 'low', 'medium', 'high', 'critical'] as const;
+      await store.apply(
+        severities.map((severity, i) =>
+          signal({ fingerprint: `k${i}|h1|ctr:hog`, kbId: `k${i}`, severity, evidence: { eventId: `e${i}`, ts: base + i * 1000 } }),
+        ),
+      );
+      const found = async (q: Record<string, unknown>) => (await store.search(query(q))).incidents.map((i) => i.severity).sort();
+      expect(await found({ severity: 'critical,high' })).toEqual(['critical', 'high']);
+      expect(await found({ severity: 'low, info' })).toEqual(['info', 'low']);
+      expect(await found({ minSeverity: 'medium' })).toEqual(['critical', 'high', 'medium']);
+      expect(await found({ minSeverity: 'high', severity: 'low,high' })).toEqual(['high']);
+      expect(await found({ minSeverity: 'critical', severity: 'low' })).toEqual([]);
+      expect((await store.facets(query({ minSeverity: 'high' }))).severity).toEqual([
+        { value: 'critical', count: 1 },
+        { value: 'high', count: 1 },
+      ]);
+      expect(() => query({ severity: 'critical,urgent' })).toThrow();
+      await store.close();
+    });
+
+    it("searches the messages of an incident's newest evidence, not only its latest message", async () => {
+      const store = await open();
+      await store.apply([
+        signal({ evidence: { eventId: 'e1', message: 'container oom hog' } }),
+        signal({ evidence: { eventId: 'k1', occurrenceId: 'e1', kind: 'kernel', ts: base + 5, message: 'Memory cgroup out of memory: Killed process 42 (tail) total-vm:4096kB' } }),
+        signal({ evidence: { eventId: 'd1', occurrenceId: 'e1', ts: base + 10, message: 'container die (exitCode=137)' } }),
+        signal({ fingerprint: 'disk-full|h1|ctr:hog', kbId: 'disk-full', title: 'Disk full', severity: 'high', evidence: { eventId: 'w1', message: 'No space left on device' } }),
+        signal({ evidence: { eventId: 'o2', ts: base + 50, message: 'second occurrence zanzibar' } }),
+      ]);
+      const kbIds = async (q: string) => (await store.search(query({ q }))).incidents.map((i) => i.kbId);
+      expect(await kbIds('tail')).toEqual(['oom-kill']);
+      expect(await kbIds('killed tail')).toEqual(['oom-kill']);
+      expect((await store.facets(query({ q: 'tail' }))).total).toBe(1);
+
+      // Bounded: only the newest 20 pieces of evidence count; an older one's words drop out.
+      const many = Array.from({ length: 25 }, (_, i) => signal({ evidence: { eventId: `m${i}`, occurrenceId: 'e1', ts: base + 100 + i, message: `line marker${String.fromCharCode(97 + i)}` } }));
+      await store.apply(many);
+      expect(await kbIds('markery')).toEqual(['oom-kill']);
+      expect(await kbIds('markera')).toEqual([]);
+      expect(await kbIds('tail')).toEqual([]);
+      expect(await kbIds('zanzibar')).toEqual([]);
+
+      // A retracted occurrence's evidence is searched with the incident it moved into.
+      await store.apply([
+        signal({ fingerprint: 'jvm-heap|h1|ctr:hog', kbId: 'jvm-heap', title: 'JVM heap', severity: 'high', evidence: { eventId: 'j1', ts: base + 200, message: 'java.lang.OutOfMemoryError' } }),
+        { op: 'retract', fingerprint: 'oom-kill|h1|ctr:hog', occurrenceId: 'e1', intoFingerprint: 'jvm-heap|h1|ctr:hog', intoOccurrenceId: 'j1' },
+      ]);
+      expect(await kbIds('markerh')).toEqual(['jvm-heap']);
+      // The incident it left is searched by its own newest evidence again.
+      expect(await kbIds('zanzibar')).toEqual(['oom-kill']);
       await store.close();
     });
 
@@ -231,6 +342,41 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       expect(await store.deleteSilence('s1')).toBe(true);
       expect(await store.deleteSilence('s1')).toBe(false);
       expect(await store.silences()).toEqual([]);
+      await store.close();
+    });
+
+    it('expires incidents resolved longer ago than the retention, with their evidence, and silences ended as long ago; nothing else', async () => {
+      const store = await open();
+      const day = 86_400_000;
+      const retentionMs = 90 * day;
+      const now = base + 100 * day;
+      const at = (ts: number) => new Date(ts).toISOString();
+      const [old] = await store.apply([signal({ evidence: { eventId: 'o1', message: 'container oom hog' } })]);
+      const [recent] = await store.apply([signal({ fingerprint: 'disk-full|h1|ctr:w', kbId: 'disk-full', title: 'Disk full', severity: 'high', evidence: { eventId: 'w1', message: 'No space left on device' } })]);
+      const [unresolved] = await store.apply([signal({ fingerprint: 'conntrack-full|h1|host', kbId: 'conntrack-full', title: 'conntrack full', severity: 'medium', container: null, evidence: { eventId: 'c1', kind: 'kernel', message: 'nf_conntrack: table full' } })]);
+      await store.resolve(old?.id ?? '', { by: 'bob', at: at(base + 1000), auto: false });
+      await store.resolve(recent?.id ?? '', { by: 'bob', at: at(now - day), auto: false });
+      const silence = (id: string, endsAt: number) => ({ id, matchers: { kb: 'oom-*' }, startsAt: at(base), endsAt: at(endsAt), createdBy: 'alice', createdAt: at(base), comment: id });
+      await store.putSilence(silence('ended', base + 3_600_000));
+      await store.putSilence(silence('current', now + day));
+
+      expect(await store.expire(now, retentionMs)).toEqual({ incidents: 1, silences: 1 });
+      const kept = [recent?.id, unresolved?.id].sort();
+      expect((await store.search(query({}))).incidents.map((i) => i.id).sort()).toEqual(kept);
+      expect((await store.search(query({ q: 'oom hog' }))).incidents).toEqual([]);
+      expect(await store.get(old?.id ?? '')).toBeUndefined();
+      expect((await store.get(recent?.id ?? ''))?.evidence.map((e) => e.eventId)).toEqual(['w1']);
+      const facets = await store.facets(query({}));
+      expect(facets.total).toBe(2);
+      expect(facets.kb.map((f) => f.value).sort()).toEqual(['conntrack-full', 'disk-full']);
+      expect(facets.status.map((f) => [f.value, f.count]).sort()).toEqual([['open', 1], ['resolved', 1]]);
+      expect((await store.activeOccurrences(0)).map((o) => o.incidentId).sort()).toEqual(kept);
+      expect((await store.silences()).map((s) => s.id)).toEqual(['current']);
+      // A second sweep finds nothing; a recurrence of the expired fingerprint files a new incident.
+      expect(await store.expire(now, retentionMs)).toEqual({ incidents: 0, silences: 0 });
+      const [again] = await store.apply([signal({ evidence: { eventId: 'o2', ts: now } })]);
+      expect(again).toMatchObject({ kbId: 'oom-kill', status: 'open', count: 1 });
+      expect(again?.id).not.toBe(old?.id);
       await store.close();
     });
 

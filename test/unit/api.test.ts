@@ -70,6 +70,13 @@ describe('REST API on the real embedded store', () => {
     expect(res.json().incidents.map((i: { kbId: string }) => i.kbId)).toEqual(['oom-kill']);
   });
 
+  it('filters by several severities at once, or by a severity or worse', async () => {
+    const kbIds = async (query: string) => (await server.inject({ url: `/api/v1/incidents?${query}`, headers: auth })).json().incidents.map((i: { kbId: string }) => i.kbId);
+    expect(await kbIds('severity=critical,high')).toEqual(['oom-kill']);
+    expect(await kbIds('severity=low,medium')).toEqual([]);
+    expect(await kbIds('minSeverity=high')).toEqual(['oom-kill']);
+  });
+
   it('serves one incident with the KB entry why and fix, and the evidence', async () => {
     const res = await server.inject({ url: `/api/v1/incidents/${incidentId}`, headers: auth });
     expect(res.statusCode).toBe(200);
@@ -84,6 +91,8 @@ describe('REST API on the real embedded store', () => {
     ['/api/v1/incidents?limit=501', 'querystring.limit'],
     ['/api/v1/incidents?limit=abc', 'querystring.limit'],
     ['/api/v1/incidents?severity=apocalyptic', 'querystring.severity'],
+    ['/api/v1/incidents?severity=critical,apocalyptic', 'querystring.severity'],
+    ['/api/v1/incidents?minSeverity=worst', 'querystring.minSeverity'],
     ['/api/v1/incidents?since=yesterday', 'querystring.since'],
     ['/api/v1/incidents?colour=red', 'colour'],
     ['/api/v1/incidents?cursor=garbage', 'cursor'],

@@ -1,4 +1,4 @@
-// The fine-print audit's pure checks (services/audit/checks.ts) on synthetic inspect and info
+// The fine-print audit's pure checks (shared/audit/checks.ts) on synthetic inspect and info
 // results: one deviation from a clean container at a time, so each test names exactly the KB ids
 // it expects; every KB id is a real audit entry and no finding is more severe than its entry.
 import { describe, expect, it } from 'vitest';
@@ -14,9 +14,9 @@ import {
   type ContainerInspect,
   type DaemonInfo,
   type Finding,
-} from '../../services/audit/checks.js';
+} from '../../shared/audit/checks.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
-import { SEVERITY_ORDER } from '../../shared/kb/schema.js';
+import { severityRank } from '../../shared/kb/schema.js';
 
 const kb = loadKnowledgeBase();
 const MB = 1024 * 1024;
@@ -123,7 +123,7 @@ describe('the checks and the knowledge base', () => {
     expect(new Set(findings.map((f) => f.kbId)).size).toBeGreaterThanOrEqual(18);
     for (const f of findings) {
       const entry = kb.byId.get(f.kbId);
-      expect(SEVERITY_ORDER.indexOf(f.severity), `${f.kbId} ${f.severity} > ${entry?.severity}`).toBeLessThanOrEqual(SEVERITY_ORDER.indexOf(entry?.severity ?? 'info'));
+      expect(severityRank(f.severity), `${f.kbId} ${f.severity} > ${entry?.severity}`).toBeLessThanOrEqual(severityRank(entry?.severity ?? 'info'));
       expect(f.fix.length).toBeGreaterThan(10);
       expect(f.fix).not.toContain('\n');
       expect(f.message).not.toContain('\n');

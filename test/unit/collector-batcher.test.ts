@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CollectorRecord } from '../../shared/event.js';
 import { createLogger } from '../../shared/log.js';
-import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
+import { metricValue, MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
 import { Batcher } from '../../services/collector/batcher.js';
 
 const record = (n: number): CollectorRecord => ({
@@ -33,7 +33,7 @@ describe('Batcher', () => {
     batcher.commit(() => log.push('commit 3'));
     await batcher.close();
     expect(log).toEqual(['send e1,e2', 'commit 1', 'send e3', 'commit 3']);
-    expect(metrics.errors.get({ stage: 'sending', error_type: 'sink_send_failed' })).toBe(1);
+    expect(await metricValue(metrics.errors, { stage: 'sending', error_type: 'sink_send_failed' })).toBe(1);
   });
 
   it('goes on after a commit that throws (a cursor not saved on a full disk)', async () => {
@@ -55,6 +55,6 @@ describe('Batcher', () => {
     await batcher.close();
     expect(sent).toEqual(['e1', 'e2']);
     expect(committed).toBe(true);
-    expect(metrics.errors.get({ stage: 'sending', error_type: 'cursor_save_failed' })).toBe(1);
+    expect(await metricValue(metrics.errors, { stage: 'sending', error_type: 'cursor_save_failed' })).toBe(1);
   });
 });

@@ -10,6 +10,7 @@ import type { Fixture, LineFormat } from '../../shared/kb/schema.js';
 import { TALK_POINTS } from '../../shared/kb/talk.js';
 import { createLogger } from '../../shared/log.js';
 import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
+import { fixtureFacts, fromFixtureContainer } from '../support/fixture-container.js';
 
 const kb = loadKnowledgeBase();
 const compiled = compileKb(kb);
@@ -18,7 +19,7 @@ const compiled = compileKb(kb);
  * KB ids whose incidents remain after the fixture's lines went through the production parser,
  * detectors and correlation: signals filed, minus occurrences retracted into a superseding entry.
  */
-function incidentsAfter(lines: readonly { line: string; format: LineFormat }[]): string[] {
+function incidentsAfter(lines: readonly { line: string; format: LineFormat }[], fixture?: Fixture): string[] {
   const classifier = createClassifier({
     kb: compiled,
     facts: new FactsCache(),
@@ -27,9 +28,11 @@ function incidentsAfter(lines: readonly { line: string; format: LineFormat }[]):
   });
   const filed = new Map<string, string>();
   const retracted = new Set<string>();
+  if (fixture) classifier.classify(fixtureFacts(fixture));
   lines.forEach(({ line, format }, index) => {
-    const event = parseLine(line, format, { host: 'fixture', lineNumber: index + 1 });
-    if (!event) return;
+    const parsed = parseLine(line, format, { host: 'fixture', lineNumber: index + 1 });
+    if (!parsed) return;
+    const event = fixture ? fromFixtureContainer(fixture, parsed) : parsed;
     for (const update of classifier.updatesFor(event)) {
       if (update.op === 'signal') filed.set(update.fingerprint, update.kbId);
       else if (update.op === 'retract') retracted.add(update.fingerprint);
@@ -76,7 +79,7 @@ describe('precision across entries: a positive fixture files its own entry and n
   for (const entry of kb.entries) {
     entry.fixtures.positive.forEach((fixture, index) => {
       it(`${entry.id} positive #${index + 1}`, () => {
-        expect(incidentsAfter(linesOf(fixture))).toEqual([entry.id]);
+        expect(incidentsAfter(linesOf(fixture), fixture)).toEqual([entry.id]);
       });
     });
   }

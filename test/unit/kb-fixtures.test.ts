@@ -4,6 +4,7 @@ import { createLogger } from '../../shared/log.js';
 import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
 import { compileKb, createClassifier, FactsCache, parseLine } from '../../services/classifier/index.js';
 import type { Fixture } from '../../shared/kb/schema.js';
+import { fixtureFacts, fromFixtureContainer } from '../support/fixture-container.js';
 
 const kb = loadKnowledgeBase();
 const compiled = compileKb(kb);
@@ -17,10 +18,11 @@ function filedBy(fixture: Fixture): Set<string> {
     log: createLogger('test', 'silent'),
   });
   const ids = new Set<string>();
+  classifier.classify(fixtureFacts(fixture));
   fixture.lines.forEach((line, index) => {
     const event = parseLine(line, fixture.format, { host: 'fixture', lineNumber: index + 1 });
     if (!event) throw new Error(`fixture line parses to nothing: ${line}`);
-    for (const update of classifier.updatesFor(event)) if (update.op === 'signal') ids.add(update.kbId);
+    for (const update of classifier.updatesFor(fromFixtureContainer(fixture, event))) if (update.op === 'signal') ids.add(update.kbId);
   });
   return ids;
 }

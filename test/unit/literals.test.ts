@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requiredLiterals } from '../../services/classifier/literals.js';
+import { requiredLiterals } from '../../shared/kb/literals.js';
 import { parseLine } from '../../services/classifier/parse.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 

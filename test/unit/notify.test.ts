@@ -39,6 +39,7 @@ function incident(over: Partial<Incident> = {}): Incident {
     firstSeen: now,
     lastSeen: now,
     message: 'Memory cgroup out of memory: Killed process 42 (sh)',
+    summary: `app-${seq} was OOM-killed: \`sh\` used 31.9 MiB of its 32 MiB limit`,
     acknowledged: null,
     resolved: null,
     reopened: 0,
@@ -324,7 +325,7 @@ describe('receiver formats', { timeout: 60_000 }, () => {
   it('Slack gets valid Block Kit with title, container, host, why, fix and a link', async () => {
     const slack = await receiver('slack');
     const h = harness({ receivers: [{ name: 'chat', type: 'slack', url: slack.url, ...fast }], routes: [{ receivers: ['chat'], group_wait: '0s' }] });
-    const a = incident({ message: 'a <b> & c' });
+    const a = incident({ summary: 'a <b> & c' });
     await h.notifier.observe([a]);
     await allDelivered(h.notifier, [a.id]);
     const [arrival] = slack.accepted();
@@ -370,7 +371,7 @@ describe('receiver formats', { timeout: 60_000 }, () => {
     expect(first.json).toEqual([
       expect.objectContaining({
         labels: { alertname: 'oom-kill', severity: 'critical', host: 'host-1', container: a.container!.name, fineprint_incident: a.id },
-        annotations: expect.objectContaining({ summary: a.title, description: a.message, fix: expect.any(String) }),
+        annotations: expect.objectContaining({ summary: a.title, description: a.summary, fix: expect.any(String) }),
         startsAt: a.firstSeen,
         generatorURL: `http://fineprint.example/#/incidents/${a.id}`,
       }),

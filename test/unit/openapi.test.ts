@@ -109,7 +109,8 @@ describe('OpenAPI document', () => {
     const query = Object.fromEntries((search?.parameters ?? []).filter((p) => p.in === 'query').map((p) => [p.name, p]));
     expect(Object.keys(query).sort()).toEqual(Object.keys(IncidentQuery.shape).sort());
     expect(query.limit).toMatchObject({ required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } });
-    expect(query.severity?.schema).toMatchObject({ enum: ['info', 'low', 'medium', 'high', 'critical'] });
+    expect(query.severity?.schema).toMatchObject({ type: 'string', pattern: expect.stringContaining('critical') });
+    expect(query.minSeverity?.schema).toMatchObject({ enum: ['info', 'low', 'medium', 'high', 'critical'] });
     expect(doc.paths['/api/v1/incidents/{id}']?.get?.parameters[0]).toMatchObject({ name: 'id', in: 'path', schema: { type: 'string', maxLength: 64 } });
   });
 

@@ -1,7 +1,7 @@
 // Risks kept apart from incidents: the embedded store drops the risk incidents of earlier versions
 // on upgrade and nothing else, and an incident quotes the findings its KB entry names as foreseeable.
 import { describe, expect, it } from 'vitest';
-import { CHECK_KB_IDS } from '../../services/audit/index.js';
+import { CHECK_KB_IDS } from '../../shared/audit/checks.js';
 import type { IncidentUpdate } from '../../shared/incident.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { Severity } from '../../shared/kb/schema.js';

@@ -22,7 +22,7 @@ export const alertmanagerSink: Sink<AlertmanagerReceiver> = {
         },
         annotations: {
           summary: clip(i.title, 1000),
-          description: clip(i.message, 2000),
+          description: clip(i.summary, 2000),
           ...(n.kb && { fix: n.kb.fix.join('\n') }),
           ...(i.status === 'acknowledged' && i.acknowledged && { acknowledged_by: i.acknowledged.by }),
         },

@@ -3,8 +3,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FineprintError } from '../../../shared/errors.js';
 import type { Incident } from '../../../shared/incident.js';
-import { Duration, SEVERITY_ORDER, Severity } from '../../../shared/kb/schema.js';
+import { Duration, Severity, severityRank } from '../../../shared/kb/schema.js';
 import { compileGlob } from '../../../shared/glob.js';
+import { formatIssues } from '../../../shared/zod-issues.js';
 
 /**
  * The notification config file (`FINEPRINT_NOTIFY_CONFIG`, YAML or JSON): receivers (where
@@ -140,7 +141,7 @@ export function loadNotifyConfig(path: string | undefined): NotifyConfig {
   }
   const result = NotifyConfig.safeParse(data ?? {});
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`);
+    const problems = formatIssues(result.error.issues, '(file)');
     throw new FineprintError('FP_CONFIG_INVALID', `FINEPRINT_NOTIFY_CONFIG=${path}: invalid notification config:\n  ${problems.join('\n  ')}`, { problems });
   }
   return result.data;
@@ -162,7 +163,7 @@ export function compileRoutes(routes: readonly Route[]): CompiledRoute[] {
     const host = route.host === undefined ? undefined : compileGlob(route.host);
     const severity = route.severity;
     const severityOk = (s: Incident['severity']): boolean =>
-      severity === undefined || (Array.isArray(severity) ? severity.includes(s) : SEVERITY_ORDER.indexOf(s) >= SEVERITY_ORDER.indexOf(severity));
+      severity === undefined || (Array.isArray(severity) ? severity.includes(s) : severityRank(s) >= severityRank(severity));
     return {
       ...route,
       index,

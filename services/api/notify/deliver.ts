@@ -1,5 +1,5 @@
 import type { Logger } from '../../../shared/log.js';
-import type { Metric } from '../../../shared/metrics.js';
+import type { ApiMetrics } from '../../../shared/metrics.js';
 import type { Receiver, ReceiverType } from './config.js';
 import type { Outbox, OutboxRow } from './outbox.js';
 import { alertmanagerSink } from './alertmanager.js';
@@ -22,10 +22,17 @@ const SINKS: { [T in ReceiverType]: Sink<Extract<Receiver, { type: T }>> } = {
 
 export const sinkOf = (receiver: Receiver): Sink => SINKS[receiver.type] as Sink;
 
-export interface DeliveryMetrics {
-  sent: Metric;
-  failed: Metric;
+/**
+ * One request of a rendered notification to its receiver, bounded by the receiver's timeout (a
+ * timeout or network failure rejects). Redirects are refused: a receiver URL is an exact endpoint.
+ */
+export async function sendOnce(receiver: Receiver, body: string, now: number): Promise<{ res: Response; text: string }> {
+  const request = sinkOf(receiver).request(receiver, body, now);
+  const res = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body, signal: AbortSignal.timeout(receiver.timeout), redirect: 'error' });
+  return { res, text: await res.text().catch(() => '') };
 }
+
+export type DeliveryMetrics = Pick<ApiMetrics, 'sent' | 'failed' | 'delivery'>;
 
 /** Requests in flight at once, over all receivers: a hanging receiver must not block the others. */
 const MAX_IN_FLIGHT = 8;
@@ -80,17 +87,17 @@ export class Deliverer {
   }
 
   private async attempt(row: OutboxRow, receiver: Receiver): Promise<void> {
-    const request = sinkOf(receiver).request(receiver, row.body, Date.now());
     let error: string;
     let retryAfterMs: number | undefined;
     let giveUp = false;
     let reason: string;
     try {
-      const res = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body, signal: AbortSignal.timeout(receiver.timeout), redirect: 'error' });
-      const text = await res.text().catch(() => '');
+      const { res, text } = await sendOnce(receiver, row.body, Date.now());
       if (res.ok) {
-        this.outbox.markSent(row.id, Date.now());
+        const sentAt = Date.now();
+        this.outbox.markSent(row.id, sentAt);
         this.metrics.sent.inc({ receiver_type: receiver.type });
+        this.metrics.delivery.observe({ receiver_type: receiver.type }, Math.max(0, sentAt - row.createdAt) / 1000);
         return;
       }
       error = `HTTP ${res.status}: ${text.slice(0, 300)}`;

@@ -13,7 +13,7 @@ import { snapshot, type FlushResult, type GroupRow, type MemberRow } from './out
  */
 
 /** Incidents a notification lists at most; the rest are counted in `omitted`. */
-export const MAX_LISTED = 100;
+const MAX_LISTED = 100;
 
 /** An incident as a notification lists it. */
 export interface NotifiedIncident {
@@ -30,7 +30,10 @@ export interface NotifiedIncident {
   reopened: number;
   firstSeen: string;
   lastSeen: string;
+  /** The raw text of the latest evidence. */
   message: string;
+  /** What happened, as a sentence: the text receivers show. */
+  summary: string;
   acknowledged: Incident['acknowledged'];
   resolved: Incident['resolved'];
   /** The incident in fineprint's UI. */
@@ -41,7 +44,7 @@ export interface NotifiedIncident {
 
 /**
  * One notification about one group: what the webhook receiver gets as its JSON body, and what the
- * other sinks render from (README, "Notifications").
+ * other sinks render from (docs/notifications.md).
  */
 export interface Notification {
   version: 1;
@@ -119,6 +122,8 @@ function notifiedIncident(m: MemberRow, changed: boolean, url: string): Notified
     firstSeen: i.firstSeen,
     lastSeen: i.lastSeen,
     message: i.message,
+    // Incidents queued before summaries existed have none: their message stands in.
+    summary: i.summary ?? i.message,
     acknowledged: i.acknowledged,
     resolved: i.resolved,
     url,

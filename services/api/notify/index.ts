@@ -1,7 +1,7 @@
 import type { Incident } from '../../../shared/incident.js';
 import type { KnowledgeBase } from '../../../shared/kb/load.js';
 import type { Logger } from '../../../shared/log.js';
-import type { MetricsRegistry } from '../../../shared/metrics.js';
+import { apiMetrics, type MetricsRegistry } from '../../../shared/metrics.js';
 import type { Notifier } from '../../../shared/notification.js';
 import type { Silence } from '../../../shared/silence.js';
 import type { SqliteDatabase } from '../../../shared/sqlite.js';
@@ -67,11 +67,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
   const outbox = new Outbox(db);
   const routes = compileRoutes(config.routes);
   const receivers = new Map<string, Receiver>(config.receivers.map((r) => [r.name, r]));
-  const metrics = {
-    sent: options.metrics.counter('fineprint_notifications_sent_total', 'Notifications a receiver accepted (2xx), by receiver type.'),
-    failed: options.metrics.counter('fineprint_notifications_failed_total', 'Failed delivery attempts, by receiver type and reason (http_4xx, http_5xx, timeout, network).'),
-    pending: options.metrics.gauge('fineprint_notifications_pending', 'Notifications waiting in the outbox (queued or retrying).'),
-  };
+  const metrics = apiMetrics(options.metrics);
   const deliverer = new Deliverer(outbox, receivers, metrics, log);
   const tickMs = options.tickMs ?? 100;
   const incidentUrl = (id: string): string => `${options.publicUrl().replace(/\/+$/, '')}/#/incidents/${encodeURIComponent(id)}`;
@@ -171,6 +167,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
       if (outbox.observe(incidents, plan, Date.now()) > 0 && running && !ticking) schedule(0);
     },
     deliveries: async (incidentId) => outbox.deliveries(incidentId),
+    routing: (incident) => ({ receivers: receivers.size, routedTo: [...new Set(plan(incident).map((p) => p.receiver))] }),
     start() {
       if (running) return;
       running = true;

@@ -1,4 +1,4 @@
-import { SEVERITY_ORDER, type Severity } from '../../../shared/kb/schema.js';
+import { severityRank, type Severity } from '../../../shared/kb/schema.js';
 import type { Receiver } from './config.js';
 import type { Notification } from './grouping.js';
 import { clip, JSON_HEADERS, type Sink } from './sink.js';
@@ -32,7 +32,7 @@ export const pagerdutySink: Sink<PagerDutyReceiver> = {
     const base = { routing_key: receiver.routing_key, event_action: action, dedup_key: n.group.episode };
     if (action !== 'trigger') return JSON.stringify(base);
     const first = n.incidents[0]!;
-    const worst = n.incidents.reduce((s, i) => (SEVERITY_ORDER.indexOf(i.severity) > SEVERITY_ORDER.indexOf(s) ? i.severity : s), first.severity);
+    const worst = n.incidents.reduce((s, i) => (severityRank(i.severity) > severityRank(s) ? i.severity : s), first.severity);
     return JSON.stringify({
       ...base,
       payload: {
@@ -46,7 +46,7 @@ export const pagerdutySink: Sink<PagerDutyReceiver> = {
         custom_details: {
           open: n.counts.open,
           acknowledged: n.counts.acknowledged,
-          incidents: n.incidents.slice(0, 20).map((i) => ({ id: i.id, container: i.container?.name ?? null, host: i.host, status: i.status, count: i.count, message: clip(i.message, 300) })),
+          incidents: n.incidents.slice(0, 20).map((i) => ({ id: i.id, container: i.container?.name ?? null, host: i.host, status: i.status, count: i.count, summary: clip(i.summary, 300) })),
           ...(n.kb && { why: n.kb.why, fix: n.kb.fix }),
         },
       },

@@ -1,5 +1,6 @@
 import type { KnowledgeBase } from '../../../shared/kb/load.js';
-import { emptySeverityCounts, RiskQuery, severityRank, type Risk, type RiskStore, type SeverityCounts } from '../../../shared/risk.js';
+import { severityRank } from '../../../shared/kb/schema.js';
+import { emptySeverityCounts, RiskQuery, type Risk, type RiskStore, type SeverityCounts } from '../../../shared/risk.js';
 import type { SqliteDatabase } from '../../../shared/sqlite.js';
 import type { Outbox } from './outbox.js';
 import { DEFAULT_GROUP_WAIT_MS, type CompiledRoute, type Receiver } from './config.js';
@@ -14,7 +15,7 @@ import { clip } from './sink.js';
 /** A host's digest is queued at most this often per route and receiver. */
 export const RISK_DIGEST_INTERVAL_MS = 86_400_000;
 /** Risks a digest lists at most (most severe first); the rest are counted in `omitted`. */
-export const DIGEST_LISTED = 100;
+const DIGEST_LISTED = 100;
 /** How often the risks are read to find due digests. */
 const CHECK_EVERY_MS = 60_000;
 
@@ -39,7 +40,7 @@ export interface RiskDigest {
 const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** The stored request body of a digest for one receiver. */
-export function renderRiskDigest(digest: RiskDigest, receiver: Receiver): string {
+function renderRiskDigest(digest: RiskDigest, receiver: Receiver): string {
   if (receiver.type !== 'slack') return JSON.stringify(digest);
   const line = (r: RiskDigest['risks'][number]) =>
     `*${r.severity}* \`${escape(r.container?.name ?? 'daemon')}\` ${escape(r.kbId)}: ${escape(clip(r.message, 300))}\nfix: ${escape(clip(r.fix, 300))}`;

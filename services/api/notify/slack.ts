@@ -28,7 +28,7 @@ function incidentLine(i: NotifiedIncident): string {
     ? `container \`${escape(i.container.name)}\` (${escape(i.container.image)}) on \`${escape(i.host)}\``
     : `host \`${escape(i.host)}\``;
   const count = i.count > 1 ? `, ${i.count} occurrences` : '';
-  return `*<${i.url}|${escape(clip(i.title, 200))}>* ${i.status}${count}\n${where}\n${escape(clip(i.message, 500))}`;
+  return `*<${i.url}|${escape(clip(i.title, 200))}>* ${i.status}${count}\n${where}\n${escape(clip(i.summary, 500))}`;
 }
 
 export const slackSink: Sink<SlackReceiver> = {

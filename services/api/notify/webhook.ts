@@ -4,7 +4,7 @@ import { JSON_HEADERS, type Sink } from './sink.js';
 
 /**
  * Generic webhook: the notification itself as the JSON body (`Notification` in grouping.ts,
- * documented in the README), signed so the receiver can check it came from fineprint and is fresh:
+ * documented in docs/notifications.md), signed so the receiver can check it came from fineprint and is fresh:
  * `X-Fineprint-Timestamp: <unix seconds>` and
  * `X-Fineprint-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
  */

@@ -41,8 +41,8 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'patch', 'trace'] as
 /** Status texts of the errors the API answers, with when Fastify or a route raises them. */
 const ERROR_RESPONSES: Record<string, string> = {
   '400': 'The request does not match the schema (the message and `details.problems` name each field), or its JSON does not parse.',
-  '401': 'No `Authorization: Bearer <token>` header, or an unknown token.',
-  '403': 'The token is a read token and this route needs an admin token.',
+  '401': 'No `Authorization: Bearer <token>` header (nor session cookie), or an unknown token or expired session.',
+  '403': 'The token is a read token and this route needs an admin token, or a write authenticated by the session cookie lacks its `x-fineprint-csrf` header.',
   '404': 'No such resource.',
   '409': 'Not possible in the resource\'s current state.',
   '413': 'The body is larger than 1 MiB.',

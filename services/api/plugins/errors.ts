@@ -2,6 +2,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { z, type ZodType } from 'zod';
 import { ERRORS, FineprintError, type ErrorCode } from '../../../shared/errors.js';
+import { precompile } from '../../../shared/precompile.js';
+import { formatIssues } from '../../../shared/zod-issues.js';
 
 /** The body of every error response: a stable code, a sentence, and safe details. */
 export const ErrorBody = z.object({
@@ -24,11 +26,15 @@ export type ErrorBody = z.infer<typeof ErrorBody>;
  */
 export const errorsPlugin = fp(
   async (app: FastifyInstance) => {
-    app.setValidatorCompiler<ZodType>(({ schema, httpPart }) => (data: unknown) => {
-      const result = schema.safeParse(data);
-      if (result.success) return { value: result.data };
-      const problems = result.error.issues.map((i) => `${[httpPart, ...i.path].filter(Boolean).join('.')}: ${i.message}`);
-      return { error: new FineprintError('FP_BAD_REQUEST', problems.join('; '), { problems }) };
+    app.setValidatorCompiler<ZodType>(({ schema, httpPart }) => {
+      // At start-up rather than on the route's first request.
+      precompile(schema);
+      return (data: unknown) => {
+        const result = schema.safeParse(data);
+        if (result.success) return { value: result.data };
+        const problems = formatIssues(result.error.issues, httpPart ?? '(request)', httpPart ? [httpPart] : []);
+        return { error: new FineprintError('FP_BAD_REQUEST', problems.join('; '), { problems }) };
+      };
     });
     // Response schemas (zod) document the API (plugins/openapi.ts); the wire format stays JSON.stringify.
     app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data));

@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { PACKAGE_ROOT } from '../../../shared/paths.js';
+import { PACKAGE_VERSION } from '../../../shared/paths.js';
 import { openApiDocument, type RouteDoc } from '../openapi/document.js';
 
 declare module 'fastify' {
@@ -24,7 +22,6 @@ declare module 'fastify' {
   }
 }
 
-const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
 
 /**
  * Collects every route as it is registered (onRoute), so routes added anywhere later are in the
@@ -40,7 +37,7 @@ export const openapiPlugin = fp(
     app.decorate('openapi', () => {
       document ??= openApiDocument(routes, {
         title: 'fineprint API',
-        version,
+        version: PACKAGE_VERSION,
         description:
           'Incidents fineprint filed from Docker events, kernel messages, container logs and host probes, each explained by its knowledge-base entry. Every error answers with the same body (`ErrorBody`) and a stable `code`.',
       });

@@ -15,6 +15,6 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.get('/metrics', { config: { public: true }, schema: { summary: 'Prometheus metrics', produces: 'text/plain', response: { 200: z.string() } } }, async (_request, reply) => {
-    return reply.type('text/plain; version=0.0.4').send(app.services.metrics.render());
+    return reply.type(app.services.metrics.contentType).send(await app.services.metrics.render());
   });
 }

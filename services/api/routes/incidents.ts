@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { FineprintError } from '../../../shared/errors.js';
 import { Incident, IncidentDetail } from '../../../shared/incident.js';
 import { KbEntry } from '../../../shared/kb/schema.js';
-import { DeliveryStatus } from '../../../shared/notification.js';
+import { apiMetrics } from '../../../shared/metrics.js';
+import { DeliveryStatus, NotificationRouting } from '../../../shared/notification.js';
 import { cutText } from '../../../shared/redact.js';
 import { foreseeableRisks, IncidentRisk } from '../../../shared/risk.js';
 import { IncidentFacets, IncidentQuery } from '../../../shared/store/index.js';
@@ -22,6 +23,8 @@ const { id, title, why, fix, references, talk } = KbEntry.shape;
 /** An incident with its deliveries and the KB entry that explains it (null if the entry was removed). */
 const IncidentWithKb = IncidentDetail.extend({
   notifications: z.array(DeliveryStatus),
+  /** Where its notifications go: says why none was sent. */
+  notificationRouting: NotificationRouting,
   kb: z.object({ id, title, why, fix, references, talk }).nullable(),
   /** What the audit had found on the container that made this possible (its KB entry's `foreseenBy`). */
   risks: z.array(IncidentRisk),
@@ -31,8 +34,11 @@ const IncidentParams = z.object({ id: z.string().min(1).max(64).regex(/^[\w-]+$/
 
 /** Incident search, facets and detail: GET /api/v1/incidents, /incidents/facets, /incidents/:id. */
 export async function incidentRoutes(app: FastifyInstance): Promise<void> {
+  const { search } = apiMetrics(app.services.metrics);
   app.get('/incidents', { schema: { summary: 'Search incidents, most recent first', querystring: IncidentQuery, response: { 200: IncidentPage } } }, async (request) => {
+    const endSearch = search.startTimer();
     const page = await app.services.store.search(request.query as IncidentQuery);
+    endSearch();
     return { ...page, incidents: page.incidents.map((incident) => ({ ...incident, message: cutText(incident.message, MAX_LISTED_MESSAGE) })) };
   });
 
@@ -58,6 +64,7 @@ export async function incidentRoutes(app: FastifyInstance): Promise<void> {
     return {
       ...incident,
       notifications: await app.services.notifier.deliveries(id),
+      notificationRouting: app.services.notifier.routing(incident),
       kb: entry ? { id: entry.id, title: entry.title, why: entry.why, fix: entry.fix, references: entry.references, talk: entry.talk } : null,
       risks: foreseeableRisks(entry?.foreseenBy, incident.facts?.risks),
     };

@@ -18,7 +18,7 @@ const TYPES: Record<string, string> = {
  * Its own scripts and styles only, data only from the API, nothing inline, no frames. Trusted Types
  * make any string-to-HTML sink (innerHTML...) throw, so event text can never become markup or script.
  */
-export const PAGE_CSP = [
+const PAGE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",

@@ -6,7 +6,7 @@
 const ATTRIBUTES = new Set(['id', 'type', 'name', 'value', 'placeholder', 'title', 'for', 'role', 'datetime', 'min', 'max', 'step', 'autocomplete', 'aria-label', 'aria-current', 'aria-pressed', 'colspan', 'target', 'rel']);
 
 /** Only the page's own hash routes and web links become hrefs. */
-export function safeHref(href) {
+function safeHref(href) {
   return /^#\//.test(href) || /^https?:\/\//i.test(href) ? href : undefined;
 }
 
@@ -24,7 +24,9 @@ export function h(tag, props = {}, ...children) {
       if (href) el.setAttribute('href', href);
     } else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
     else if (key === 'dataset') Object.assign(el.dataset, value);
-    else if (['disabled', 'required', 'checked', 'hidden', 'selected', 'open'].includes(key)) el[key] = Boolean(value);
+    // As attributes, checked and selected are also the control's default: what a redraw compares with.
+    else if (key === 'checked' || key === 'selected') el.toggleAttribute(key, Boolean(value));
+    else if (['disabled', 'required', 'hidden', 'open'].includes(key)) el[key] = Boolean(value);
     else if (key === 'style') Object.assign(el.style, value);
     else if (ATTRIBUTES.has(key)) el.setAttribute(key, String(value));
     else throw new Error(`h(): attribute ${key} is not allowed`);

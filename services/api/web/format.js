@@ -1,11 +1,33 @@
-// Numbers and times as people read them.
-const pad = (n, w = 2) => String(n).padStart(w, '0');
+// Numbers and times as people read them. Times are local, with their zone; UTC shows on hover.
+import { h } from './dom.js';
 
-/** 2026-11-27 10:03:04 (local time). */
+const pad = (n, w = 2) => String(n).padStart(w, '0');
+const ZONE = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' });
+
+/** The local zone's short name at that instant: CET, GMT+1, UTC. */
+function zoneOf(d) {
+  return ZONE.formatToParts(d).find((p) => p.type === 'timeZoneName')?.value ?? '';
+}
+
+/** 2026-11-27 10:03:04 CET (local time and zone). */
 export function dateTime(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '';
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zoneOf(d)}`;
+}
+
+/** 2026-11-27 09:03:04 UTC. */
+function utc(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
+/** A <time> showing `text` (default the local date and time with its zone), with UTC on hover. */
+export function time(iso, text = dateTime(iso)) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  return h('time', { datetime: d.toISOString(), title: text === dateTime(iso) ? utc(iso) : `${dateTime(iso)} (${utc(iso)})` }, text);
 }
 
 /** 10:03:04.123 (local time). */

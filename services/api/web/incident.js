@@ -1,8 +1,8 @@
 // One incident: what happened (evidence on a timeline), why and how to fix it (its KB entry), the
 // container's facts, who was notified, and the admin actions: acknowledge, resolve, silence.
-import { api, ApiError } from './api.js';
+import { api, ApiError, canAdmin } from './api.js';
 import { h, mount, prose } from './dom.js';
-import { bytes, clock, dateTime, duration } from './format.js';
+import { bytes, clock, dateTime, duration, time } from './format.js';
 
 const SILENCE_FOR = [
   ['1h', 3_600_000],
@@ -22,13 +22,17 @@ export async function incidentDetail(root, id, signal) {
       h('p', { class: 'message' }, incident.message),
       summary(incident),
     ),
-    actions(incident, reload),
+    canAdmin() ? actions(incident, reload) : h('p', { class: 'muted read-only' }, 'Read-only token: acknowledging, resolving and silencing need an admin token.'),
     incident.risks?.length ? foreseeable(incident.risks) : null,
-    incident.kb ? kbSection(incident.kb) : null,
+    incident.kb ? kbSection(incident.kb, placeNotes(incident.evidence)) : null,
+    incident.changes ? changes(incident.changes) : null,
+    incident.lastWords ? lastWords(incident.lastWords) : null,
+    incident.memoryCurve || incident.oomScope ? memory(incident.memoryCurve, incident.oomScope) : null,
     timeline(incident.evidence),
     incident.facts ? facts(incident.facts) : null,
-    Array.isArray(incident.notifications) ? notifications(incident.notifications) : null,
+    notifications(incident.notifications, incident.notificationRouting),
   );
+  return `/incidents/${encodeURIComponent(id)}`;
 }
 
 function dl(pairs) {
@@ -36,7 +40,7 @@ function dl(pairs) {
 }
 
 function mark(m) {
-  return m ? `${m.by}, ${dateTime(m.at)}${m.comment ? `: ${m.comment}` : ''}` : undefined;
+  return m ? [`${m.by}, `, time(m.at), m.comment ? `: ${m.comment}` : ''] : undefined;
 }
 
 function summary(i) {
@@ -48,11 +52,11 @@ function summary(i) {
     ['Compose', i.compose ? `${i.compose.project} / ${i.compose.service}` : undefined],
     ['Host', i.host],
     ['Occurrences', String(i.count)],
-    ['First seen', dateTime(i.firstSeen)],
-    ['Last seen', dateTime(i.lastSeen)],
+    ['First seen', time(i.firstSeen)],
+    ['Last seen', time(i.lastSeen)],
     ['Re-opened', i.reopened ? `${i.reopened} times` : undefined],
     ['Acknowledged', mark(i.acknowledged)],
-    ['Resolved', i.resolved ? `${mark(i.resolved)}${i.resolved.auto ? ' (automatic)' : ''}` : undefined],
+    ['Resolved', i.resolved ? [mark(i.resolved), i.resolved.auto ? ' (automatic)' : ''] : undefined],
   ]);
 }
 
@@ -116,10 +120,16 @@ function foreseeable(risks) {
       h('li', {}, h('a', { href: `#/kb/${encodeURIComponent(r.kbId)}` }, r.kbId), ': ', r.message, h('div', { class: 'risk-fix' }, 'Fix: ', h('code', {}, r.fix))))));
 }
 
-function kbSection(kb) {
+/** The distinct notes of the evidence: what the incident means in this container's setup (its mounts, its volume's earlier node). */
+function placeNotes(evidence) {
+  return [...new Set(evidence.flatMap((e) => (e.note ? [e.note] : [])))];
+}
+
+function kbSection(kb, notes) {
   return h('section', { class: 'kb' },
     h('h2', {}, 'Why it happened'),
     h('p', { class: 'why' }, prose(kb.why)),
+    notes.length ? [h('h2', {}, 'In this container'), notes.map((note) => h('p', { class: 'place-note' }, prose(note)))] : null,
     h('h2', {}, 'How to fix it'),
     h('ol', { class: 'fix' }, kb.fix.map((step) => h('li', {}, prose(step)))),
     kb.references?.length ? h('p', { class: 'refs' }, 'References: ', kb.references.map((r, i) => [i ? ', ' : '', h('a', { href: r.url, target: '_blank', rel: 'noopener noreferrer' }, r.title)])) : null,
@@ -135,7 +145,7 @@ function timeline(evidence) {
     h('ol', { class: 'timeline' },
       events.map((e) =>
         h('li', { class: `kind-${e.kind}` },
-          h('div', { class: 'when' }, h('time', { datetime: new Date(e.ts).toISOString(), title: dateTime(new Date(e.ts).toISOString()) }, clock(e.ts)),
+          h('div', { class: 'when' }, time(new Date(e.ts).toISOString(), clock(e.ts)),
             e.ts > start ? h('span', { class: 'muted' }, ` +${duration(e.ts - start)}`) : null),
           h('div', { class: 'what' },
             h('span', { class: 'badge kind' }, e.kind), ' ', h('span', { class: 'muted' }, e.source),
@@ -143,6 +153,71 @@ function timeline(evidence) {
             e.exitCode !== undefined ? [' ', h('span', { class: 'muted' }, `exit ${e.exitCode}`)] : null,
             ' ', h('span', { class: 'muted detector' }, e.detector),
             h('pre', { class: 'line' }, e.message))))),
+  );
+}
+
+/** What differs from the container's last start that ran cleanly for a while. */
+function changes(list) {
+  return h('section', { class: 'changes' },
+    h('h2', {}, 'What changed since the last clean run'),
+    list.length === 0
+      ? h('p', { class: 'muted' }, 'Nothing: same image, command, environment names, limits, restart policy, mounts and labels.')
+      : h('div', { class: 'scroll' }, h('table', {},
+          h('thead', {}, h('tr', {}, ['Setting', 'Before', 'Now'].map((t) => h('th', {}, t)))),
+          h('tbody', {}, list.map((c) => h('tr', {}, h('td', {}, h('code', {}, c.field)), h('td', {}, c.before ?? '(none)'), h('td', {}, c.after ?? '(none)')))))),
+  );
+}
+
+/** The last lines the container wrote before it died, stdout and stderr marked. */
+function lastWords(tail) {
+  return h('section', { class: 'last-words' },
+    h('h2', {}, `Last words (${tail.lines.length} lines${tail.truncated ? ', earlier ones not kept' : ''})`),
+    h('pre', { class: 'line' }, tail.lines.map((l) => `${l.stream === 'stderr' ? 'err' : 'out'} │ ${l.text}\n`).join('')),
+  );
+}
+
+const OOM_SCOPES = {
+  container: "the container's own memory limit",
+  parent: "a parent cgroup's memory limit (not the container's own)",
+  host: "the host's memory (a global OOM: no cgroup limit was reached)",
+};
+
+/** The container's memory usage against its limit up to the kill, and which limit was exhausted. */
+function memory(curve, scope) {
+  return h('section', { class: 'memory' },
+    h('h2', {}, 'Memory before the kill'),
+    dl([
+      ['Exhausted', scope ? OOM_SCOPES[scope] : undefined],
+      ['Limit', curve ? bytes(curve.limitBytes) : undefined],
+      ['Growth', curve ? `${bytes(Math.abs(curve.growthBytesPerSec))}/s${curve.growthBytesPerSec < 0 ? ' (falling)' : ''}` : undefined],
+      ['From 80 % to the kill', curve?.from80ToKillMs !== undefined ? duration(curve.from80ToKillMs) : undefined],
+    ]),
+    curve && curve.points.length > 1 ? memoryChart(curve) : null,
+  );
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attributes, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attributes)) el.setAttribute(key, String(value));
+  el.append(...children);
+  return el;
+}
+
+/** Usage over time as an inline SVG line, the limit as a dashed line at the top. */
+function memoryChart(curve) {
+  const width = 480;
+  const height = 120;
+  const t0 = curve.points[0].t;
+  const span = Math.max(1, curve.points.at(-1).t - t0);
+  const top = Math.max(curve.limitBytes, ...curve.points.map((p) => p.bytes));
+  const x = (t) => ((t - t0) / span) * width;
+  const y = (b) => height - (b / top) * height;
+  const line = curve.points.map((p) => `${x(p.t).toFixed(1)},${y(p.bytes).toFixed(1)}`).join(' ');
+  return svg('svg', { class: 'memory-curve', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': `Memory usage over ${duration(span)} up to the ${bytes(curve.limitBytes)} limit` },
+    svg('line', { x1: 0, x2: width, y1: y(curve.limitBytes), y2: y(curve.limitBytes), stroke: 'currentColor', 'stroke-dasharray': '4 3', opacity: 0.5 }),
+    svg('polyline', { points: line, fill: 'none', stroke: 'currentColor', 'stroke-width': 2 }),
   );
 }
 
@@ -169,17 +244,28 @@ function facts(f) {
       ['Command', f.command.length ? h('code', {}, f.command.join(' ')) : undefined],
       ['Environment', f.env.length ? f.env.map((e) => e.split('=')[0]).join(', ') : undefined],
       ['Labels', Object.keys(f.labels).length ? h('ul', { class: 'labels' }, Object.entries(f.labels).map(([k, v]) => h('li', {}, h('code', {}, `${k}=${v}`)))) : undefined],
-      ['Observed', dateTime(new Date(f.observedAt).toISOString())],
+      ['Observed', time(new Date(f.observedAt).toISOString())],
     ]),
   );
 }
 
-function notifications(list) {
+/** Why an incident's notifications list is empty: nothing configured, no route, or not yet. */
+function noneSent(routing) {
+  if (!routing || routing.receivers === 0) {
+    return ['None sent: no receiver is configured. Set ', h('code', {}, 'FINEPRINT_NOTIFY_CONFIG'), ' to a file of receivers and routes (docs/notifications.md).'];
+  }
+  if (routing.routedTo.length === 0) {
+    return `None sent: no route sends this incident to any of the ${routing.receivers} configured receiver${routing.receivers === 1 ? '' : 's'}.`;
+  }
+  return `None sent yet: it goes to ${routing.routedTo.join(', ')} once its route's group wait is over, unless a silence matches it.`;
+}
+
+function notifications(list, routing) {
   return h('section', { class: 'notifications' },
     h('h2', {}, 'Notifications'),
     list.length === 0
-      ? h('p', { class: 'muted' }, 'None sent.')
-      : h('table', {},
+      ? h('p', { class: 'muted none-sent' }, noneSent(routing))
+      : h('div', { class: 'scroll' }, h('table', {},
           h('thead', {}, h('tr', {}, ['Receiver', 'Event', 'State', 'Attempts', 'Sent', 'Last error'].map((t) => h('th', {}, t)))),
           h('tbody', {}, list.map((n) =>
             h('tr', {},
@@ -187,7 +273,7 @@ function notifications(list) {
               h('td', {}, n.event),
               h('td', {}, h('span', { class: ['state', `state-${n.state}`] }, n.state)),
               h('td', { class: 'num' }, String(n.attempts)),
-              h('td', {}, n.sentAt ? dateTime(n.sentAt) : n.lastAttemptAt ? `tried ${dateTime(n.lastAttemptAt)}` : ''),
-              h('td', { class: 'error' }, n.lastError ?? ''))))),
+              h('td', {}, n.sentAt ? time(n.sentAt) : n.lastAttemptAt ? ['tried ', time(n.lastAttemptAt)] : ''),
+              h('td', { class: 'error' }, n.lastError ?? '')))))),
   );
 }

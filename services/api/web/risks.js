@@ -3,7 +3,7 @@
 // is acknowledged or resolved, a risk goes when its container is fixed or removed.
 import { api, queryString } from './api.js';
 import { h, mount } from './dom.js';
-import { ago } from './format.js';
+import { ago, time } from './format.js';
 
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
 const rank = (severity) => SEVERITIES.length - SEVERITIES.indexOf(severity);
@@ -69,17 +69,18 @@ export async function riskList(root, params, signal) {
     daemons.length ? h('section', { class: 'risks daemon', 'aria-label': 'Docker daemon' }, daemons.map((s) => subject(s, `Docker daemon on ${s.host}`))) : null,
     containers.length ? h('section', { class: 'risks containers', 'aria-label': 'Containers' }, containers.map((s) => subject(s, s.container.name || s.container.id.slice(0, 12)))) : null,
   );
+  return '/risks/summary';
 }
 
 function subject(s, title) {
   return h('article', { class: 'risk-subject', dataset: { host: s.host, container: s.container?.name ?? '' } },
     h('h2', {}, title, ' ', s.container ? h('span', { class: 'muted' }, `${s.container.image} · ${s.container.id.slice(0, 12)} · ${s.host}`) : null),
-    h('table', {},
+    h('table', { class: 'risk-table' },
       h('thead', {}, h('tr', {}, ['Severity', 'Exposed to', 'Fix', 'Seen'].map((t) => h('th', {}, t)))),
       h('tbody', {}, s.risks.map((r) =>
         h('tr', { class: 'risk', dataset: { kb: r.kbId, severity: r.severity } },
           h('td', {}, h('span', { class: ['badge', `sev-${r.severity}`] }, r.severity)),
           h('td', {}, h('a', { href: `#/kb/${encodeURIComponent(r.kbId)}` }, r.kbId), h('div', { class: 'risk-message' }, r.message)),
           h('td', { class: 'risk-fix' }, h('code', {}, r.fix)),
-          h('td', { class: 'muted', title: `first seen ${r.firstSeen}` }, ago(r.lastSeen)))))));
+          h('td', { class: 'muted' }, time(r.lastSeen, ago(r.lastSeen))))))));
 }

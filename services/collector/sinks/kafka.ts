@@ -1,5 +1,5 @@
 import type { Producer } from 'kafkajs';
-import { recordKey, RECORD_VERSION } from '../../../shared/event.js';
+import { recordKey, RECORD_VERSION, type CollectorRecord } from '../../../shared/event.js';
 import { SCHEMA_VERSION_HEADER } from '../../../shared/kafka/consume.js';
 import { sendInOrder } from '../../../shared/kafka/produce.js';
 import type { Topics } from '../../../shared/kafka/topics.js';
@@ -12,7 +12,7 @@ import type { RecordBatch } from '../../../shared/transport.js';
  * on all in-sync replicas, so a broker outage loses nothing: the buffer grows (bounded, see
  * FINEPRINT_BUFFER_MAX_RECORDS) and drains when the broker is back.
  */
-export function kafkaRecordsSink(producer: Producer, topics: Pick<Topics, 'events' | 'risks'>): (batch: RecordBatch) => Promise<void> {
+export function kafkaRecordsSink(producer: Producer, topics: Pick<Topics, 'events' | 'risks'>): (batch: RecordBatch<CollectorRecord>) => Promise<void> {
   return async ({ records }) => {
     const events = records.flatMap((record) =>
       record.type === 'risks' ? [] : [{ key: recordKey(record), value: JSON.stringify(record), headers: { [SCHEMA_VERSION_HEADER]: String(RECORD_VERSION) } }],

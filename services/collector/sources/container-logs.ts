@@ -2,8 +2,10 @@ import type Docker from 'dockerode';
 import { RECORD_VERSION, type NormalizedEvent } from '../../../shared/event.js';
 import { cutText, redactText } from '../../../shared/redact.js';
 import { Batcher } from '../batcher.js';
-import { DOCKER_TIMEOUT_MS, inspectContainer, isNotFound, sleep } from '../docker-api.js';
+import { isNotFound } from '../../../shared/errors.js';
+import { DOCKER_TIMEOUT_MS, inspectContainer, sleep } from '../docker-api.js';
 import { LineSplitter } from '../../../shared/line-splitter.js';
+import { LastWordsRing, type TailLimits } from '../last-words.js';
 import { LogDemuxer, parseTimestampedLine, type LogStreamName } from '../log-stream.js';
 import {
   advance,
@@ -21,7 +23,8 @@ import type { Source, SourceContext } from './source.js';
 const NAME = 'container-logs';
 /** Time up to which every container's logs were accounted for when the source last started. */
 const WATERMARK_KEY = 'container-logs';
-const cursorKey = (containerId: string) => `logs:${containerId}`;
+const CURSOR_PREFIX = 'logs:';
+const cursorKey = (containerId: string) => `${CURSOR_PREFIX}${containerId}`;
 const MAX_MESSAGE = 16384;
 /**
  * Bytes kept of one log line: its timestamp and more than MAX_MESSAGE characters (at most 3 UTF-8
@@ -39,6 +42,8 @@ export interface ContainerLogsOptions {
   maxLinesPerSecond?: number;
   /** Most containers followed at once; beyond it, logs are fetched when the container dies. Default 500. */
   maxFollowers?: number;
+  /** What a dying container's last words keep (every line counts, accepted or not). Default 50 lines, 65536 characters; 0 lines: none. */
+  lastWords?: TailLimits;
 }
 
 /**
@@ -63,6 +68,8 @@ interface Tracked {
   chain: Promise<void>;
   tokens: number;
   refilledAt: number;
+  /** The last lines it wrote, for its incident if it dies. */
+  tail: LastWordsRing | undefined;
 }
 
 /** One read of a container's logs: dedupe boundary and the index of lines sharing a timestamp. */
@@ -75,6 +82,7 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
   const { docker, log, metrics, cursors } = ctx;
   const rate = options.maxLinesPerSecond ?? 200;
   const maxFollowers = options.maxFollowers ?? 500;
+  const tailLimits = options.lastWords ?? { lines: 50, chars: 65_536 };
   const batcher = new Batcher({ sink: ctx.sink, log, metrics });
   const tracked = new Map<string, Tracked>();
   let followers = 0;
@@ -108,6 +116,7 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
         chain: Promise.resolve(),
         tokens: rate,
         refilledAt: Date.now(),
+        tail: tailLimits.lines > 0 && tailLimits.chars > 0 ? new LastWordsRing(tailLimits) : undefined,
       };
       tracked.set(info.Id, c);
     }
@@ -140,6 +149,7 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
     const key = `${stream}:${index}`;
     if (isAtOrBefore(session.since, parsed.t, key)) return;
     c.position = advance(c.position, parsed.t, key);
+    c.tail?.push(stream, parsed.message, parsed.t);
     // The filter sees what the event would keep, so its work per line is bounded too.
     const message = cutText(parsed.message, MAX_MESSAGE);
     if (!options.accept(message)) return;
@@ -275,6 +285,24 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
     }
   }
 
+  /**
+   * After a container died: reads the rest of its logs, then sends its last words (if it wrote any)
+   * for the classifier to join to its incident. A clean exit (code 0) sends none.
+   */
+  async function farewell(c: Tracked, die: NormalizedEvent): Promise<void> {
+    try {
+      await drain(c);
+    } finally {
+      const tail = c.tail?.take();
+      if (tail && die.exitCode !== 0) {
+        batcher.push({
+          type: 'lastWords',
+          lastWords: { v: RECORD_VERSION, host: ctx.host, container: { id: c.id, name: c.name, image: c.image }, ts: die.ts, ...tail },
+        });
+      }
+    }
+  }
+
   async function withInfo(id: string, task: (c: Tracked) => Promise<void>): Promise<void> {
     const known = tracked.get(id);
     if (known) return schedule(known, () => task(known));
@@ -285,9 +313,30 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
     }
   }
 
+  /**
+   * Once a container is destroyed its logs are gone: after the reads already scheduled (its last
+   * lines sent first), it is no longer tracked and its cursor is deleted.
+   */
+  function forget(id: string): void {
+    const c = tracked.get(id);
+    const deleteCursor = () => batcher.commit(() => cursors.delete(cursorKey(id)));
+    if (!c) return deleteCursor();
+    void c.chain.then(() => {
+      tracked.delete(id);
+      deleteCursor();
+    });
+  }
+
   /** Follows every running container and drains those that stopped since their cursor. */
   async function sync(): Promise<void> {
     const containers = await docker.listContainers({ all: true, abortSignal: AbortSignal.timeout(DOCKER_TIMEOUT_MS) });
+    // Cursors of containers destroyed while the collector was down. A tracked container may be newer
+    // than the list (its cursor set since): its destroy event forgets it.
+    const listed = new Set(containers.map((summary) => summary.Id));
+    for (const name of cursors.names(CURSOR_PREFIX)) {
+      const id = name.slice(CURSOR_PREFIX.length);
+      if (!listed.has(id) && !tracked.has(id)) forget(id);
+    }
     for (const summary of containers) {
       if (summary.State === 'running') {
         await withInfo(summary.Id, follow);
@@ -304,9 +353,15 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
     }
   }
 
+  const up = (): void => metrics.sourceUp.set({ source: NAME }, 1);
+  const down = (): void => {
+    metrics.errors.inc({ stage: 'receiving', error_type: 'list_failed' });
+    metrics.sourceUp.set({ source: NAME }, 0);
+  };
+
   function syncInBackground(): void {
-    sync().catch((err: unknown) => {
-      metrics.errors.inc({ stage: 'receiving', error_type: 'list_failed' });
+    sync().then(up, (err: unknown) => {
+      down();
       log.warn({ err }, 'Could not list containers to follow their logs.');
     });
   }
@@ -318,9 +373,10 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
       watermark = decodePosition(cursors.get(WATERMARK_KEY))?.t ?? startedAt;
       try {
         await sync();
+        up();
         cursors.set(WATERMARK_KEY, encodePosition({ t: startedAt, seen: [] }));
       } catch (err) {
-        metrics.errors.inc({ stage: 'receiving', error_type: 'list_failed' });
+        down();
         log.warn({ err }, 'Could not list containers to follow their logs; waiting for Docker events.');
       }
     },
@@ -333,11 +389,8 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
           if (!isNotFound(err)) log.warn({ err, containerId: id }, 'Could not inspect a container to read its logs.');
         });
       if (action === 'start') void run(follow);
-      else if (action === 'die') void run(drain);
-      else if (action === 'destroy') {
-        const c = tracked.get(id);
-        if (c) void c.chain.then(() => tracked.delete(id));
-      }
+      else if (action === 'die') void run((c) => farewell(c, event));
+      else if (action === 'destroy') forget(id);
     },
     resync() {
       if (!stopping) syncInBackground();

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { RECORD_VERSION, type NormalizedEvent } from '../../../shared/event.js';
+import type { MemoryCurve } from '../../../shared/memory-curve.js';
 import { redactText } from '../../../shared/redact.js';
 import { Batcher } from '../batcher.js';
 import { DOCKER_TIMEOUT_MS, inspectContainer, sleep } from '../docker-api.js';
@@ -48,6 +49,8 @@ export interface DockerEventsOptions {
   auditIntervalMs?: number;
   /** Longest pause between reconnect attempts, ms. Default 5000. */
   maxBackoffMs?: number;
+  /** The container's memory readings up to an OOM kill, attached to its `oom` event. */
+  memoryCurve?: (containerId: string, killTs: number) => MemoryCurve | undefined;
 }
 
 /** The fields of an Engine API event this source reads; `timeNano` is taken from the raw line. */
@@ -183,6 +186,7 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
       batcher.push({ type: 'risks', risks: auditor.removed(removed, nanosToMs(t)) });
     }
     const exitCode = baseAction === 'die' ? Number.parseInt(attributes.exitCode ?? '', 10) : Number.NaN;
+    const memoryCurve = isContainer && baseAction === 'oom' ? options.memoryCurve?.(actorId, nanosToMs(t)) : undefined;
     emit(
       {
         v: RECORD_VERSION,
@@ -203,6 +207,7 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
           : {}),
         docker: { type, action, attributes },
         ...(Number.isInteger(exitCode) ? { exitCode } : {}),
+        ...(memoryCurve ? { memoryCurve } : {}),
       },
       { ...position },
     );
@@ -304,6 +309,7 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
       abortSignal: stopSignal.signal,
     } as unknown as Docker.GetEventsOptions);
     log.info({ since: nanosToSince(since) }, 'Following Docker events.');
+    metrics.sourceUp.set({ source: NAME }, 1);
     // Queued before any event of this stream, so reconciled records precede the live ones.
     enqueue({ kind: 'reconcile', since, replayedDies: replayedDies(since), connected });
     if (!first) options.listener?.onReconnect();
@@ -339,11 +345,13 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
         await connect(connections === 0, firstConnected);
         connections++;
         failures = 0;
+        metrics.sourceUp.set({ source: NAME }, 0);
         if (!stopping) log.warn('The Docker events stream ended; reconnecting.');
       } catch (err) {
         if (stopping) break;
         failures++;
         metrics.errors.inc({ stage: 'receiving', error_type: 'connect_failed' });
+        metrics.sourceUp.set({ source: NAME }, 0);
         log[failures === 1 ? 'warn' : 'debug']({ err, attempt: failures }, 'Cannot reach the Docker events API; retrying.');
         // start() does not wait for a daemon that is down: the source keeps retrying in the background.
         firstConnected();

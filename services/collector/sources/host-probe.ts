@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import { RECORD_VERSION, type ContainerRef, type NormalizedEvent } from '../../../shared/event.js';
 import { Batcher } from '../batcher.js';
 import { DOCKER_TIMEOUT_MS, inspectContainer } from '../docker-api.js';
-import { containerIdsInCgroupPaths } from '../kmsg-record.js';
+import { containerIdsInCgroupPaths } from '../../../shared/kmsg/record.js';
 import type { Source, SourceContext } from './source.js';
 
 const NAME = 'host-probe';

@@ -1,18 +1,26 @@
 import { join } from 'node:path';
 import { loadConfig, type Environment } from '../../shared/config.js';
 import { dockerClient } from '../../shared/docker.js';
+import { errorType, errorTypeOf } from '../../shared/errors.js';
 import { EmbeddedQueue } from '../../shared/embedded-queue.js';
+import { watchDocker } from '../../shared/health-watch.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
+import { logLineFilter } from '../../shared/kb/prefilter.js';
 import { createLogger } from '../../shared/log.js';
 import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
+import { applyMeasured } from '../../shared/store/measured.js';
 import { openDatabase } from '../../shared/sqlite.js';
 import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
+import { SqliteVolumeUsers } from '../../shared/store/volume-users-sqlite.js';
 import { apiConfig } from '../api/config.js';
-import { createApiSide } from '../api/serve.js';
-import { compileKb, createClassifier, FactsCache } from '../classifier/index.js';
+import { createApiSide } from '../api/index.js';
+import { compileKb, createClassifier, FactsCache, VolumeHistory } from '../classifier/index.js';
 import { classifierConfig } from '../classifier/config.js';
-import { collectorConfig } from '../collector/config.js';
+import { collectorConfig, collectorOptions } from '../collector/config.js';
 import { createCollector } from '../collector/index.js';
+
+/** `fineprint start`'s settings: the collector's, the classifier's and the API's. */
+export const allInOneConfig = { ...collectorConfig, ...classifierConfig, ...apiConfig };
 
 export interface RunningAllInOne {
   url: string;
@@ -24,25 +32,29 @@ export interface RunningAllInOne {
  * store -> API, all in one SQLite database under the data dir.
  */
 export async function startAllInOne(env: Environment = process.env): Promise<RunningAllInOne> {
-  const config = loadConfig({ ...collectorConfig, ...classifierConfig, ...apiConfig }, env);
-  const log = createLogger('fineprint', config.FINEPRINT_LOG_LEVEL);
+  const config = loadConfig(allInOneConfig, env);
+  const log = createLogger('fineprint', config.FINEPRINT_LOG_LEVEL, config.FINEPRINT_LOG_FORMAT);
   const kb = loadKnowledgeBase(config.FINEPRINT_KB_DIR);
   const compiled = compileKb(kb);
   const db = openDatabase(join(config.FINEPRINT_DATA_DIR, 'fineprint.db'));
   const queue = new EmbeddedQueue(db);
   const store = new SqliteIncidentStore(db, kb, { reopenWindowMs: config.FINEPRINT_REOPEN_WINDOW });
-  const registry = new MetricsRegistry();
+  const registry = new MetricsRegistry({ process: true });
   const metrics = pipelineMetrics(registry);
   const docker = dockerClient(config.DOCKER_HOST);
+  const dockerHealth = await watchDocker(docker, config.DOCKER_HOST);
   const host = config.FINEPRINT_HOST_NAME;
 
   const classifier = createClassifier({
     kb: compiled,
     facts: new FactsCache(store),
+    volumes: new VolumeHistory(new SqliteVolumeUsers(db)),
     activeOccurrences: (since) => store.activeOccurrences(since),
     metrics,
     log,
     mergeWithinMs: config.FINEPRINT_MERGE_WINDOW,
+    cleanRunMs: config.FINEPRINT_CLEAN_RUN,
+    baselines: store,
   });
   await classifier.restore();
   const api = await createApiSide({
@@ -52,44 +64,26 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
     outboxDb: db,
     metrics: registry,
     log,
-    health: async () => {
-      const dockerOk = await docker
-        .ping()
-        .then(() => true)
-        .catch(() => false);
-      return {
-        store: { ok: db.open },
-        docker: { ok: dockerOk, ...(dockerOk ? {} : { detail: `cannot reach ${config.DOCKER_HOST}` }) },
-      };
-    },
+    health: async () => ({ store: { ok: db.open }, docker: dockerHealth.current() }),
   });
   const records = queue.source('classifier', {
-    onInvalid: (offset, reason) => {
-      metrics.errors.inc({ stage: 'classifier', error_type: 'invalid_record' });
-      log.warn({ offset, reason }, 'skipped an invalid record in the embedded queue');
+    onInvalid: async (invalid) => {
+      metrics.errors.inc({ stage: 'classifier', error_type: errorType('FP_EVENT_INVALID') }, invalid.length);
+      log.warn({ count: invalid.length, reason: invalid[0]?.reason, origin: invalid[0]?.origin }, 'Skipped invalid records in the embedded queue.');
     },
-    onError: (error) => {
-      metrics.errors.inc({ stage: 'classifier', error_type: 'store' });
-      log.error({ err: error }, 'classifying a batch failed; retrying it');
+    onError: (error, retry) => {
+      metrics.errors.inc({ stage: 'classifier', error_type: errorTypeOf(error) });
+      log.error({ err: error, ...retry }, 'Classifying a batch failed; retrying it.');
     },
   });
-  const running = records.run(async (batch) => {
+  await records.run(async (batch) => {
     await store.risks.applyRisks(batch.records.flatMap((r) => (r.type === 'risks' ? [r.risks] : [])));
-    await api.notifier.observe(await store.apply(classifier.classify(batch.records)));
+    await api.notifier.observe(await applyMeasured(store, classifier.classify(batch.records), metrics));
   });
-  running.catch((error: unknown) => log.fatal({ err: error }, 'classifier stopped'));
 
   const collector = createCollector(
     { host, docker, sink: queue.sink(), cursors: queue.cursors(), log, metrics },
-    {
-      kmsgPath: config.FINEPRINT_KMSG,
-      kmsgBackfill: config.FINEPRINT_KMSG_BACKFILL,
-      logAccept: compiled.acceptLogLine,
-      logLinesPerSecond: config.FINEPRINT_LOG_LINES_PER_SECOND,
-      probeIntervalMs: config.FINEPRINT_PROBE_INTERVAL * 1000,
-      auditOnStart: config.FINEPRINT_AUDIT_ON_START,
-      auditIntervalMs: config.FINEPRINT_AUDIT_INTERVAL * 1000,
-    },
+    collectorOptions(config, logLineFilter(kb)),
   );
 
   const url = await api.listen();
@@ -103,6 +97,7 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
       await collector.stop();
       await records.stop();
       await api.stop();
+      dockerHealth.stop();
       db.close();
       log.info('fineprint stopped');
     },

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { listenError } from '../../shared/errors.js';
 import type { KnowledgeBase } from '../../shared/kb/load.js';
 import type { Logger } from '../../shared/log.js';
 import type { MetricsRegistry } from '../../shared/metrics.js';
@@ -6,6 +7,8 @@ import type { Notifier } from '../../shared/notification.js';
 import type { SqliteDatabase } from '../../shared/sqlite.js';
 import type { IncidentStore } from '../../shared/store/index.js';
 import { startAutoResolve } from './auto-resolve.js';
+import { startRetention } from './retention.js';
+import { incidentFiledLog } from './filed-log.js';
 import type { ApiConfig } from './config.js';
 import { changesFromStore, createNotifier, loadNotifyConfig } from './notify/index.js';
 import type { ApiServices } from './plugins/services.js';
@@ -55,22 +58,38 @@ export async function createApiSide(options: ApiSideOptions): Promise<ApiSide> {
   const allowedHosts = [config.FINEPRINT_API_HOST, ...(config.FINEPRINT_PUBLIC_URL ? [new URL(config.FINEPRINT_PUBLIC_URL).hostname] : []), ...config.FINEPRINT_ALLOWED_HOSTS];
   const server = await buildServer({ store, kb, metrics: options.metrics, notifier, tokens, allowedHosts, health: options.health }, log);
   let autoResolve: { stop(): Promise<void> } | undefined;
+  let retention: { stop(): Promise<void> } | undefined;
+  const logFiled = incidentFiledLog(log);
 
   return {
-    notifier,
+    // What the pipeline changed: each new incident is also one log line.
+    notifier: {
+      ...notifier,
+      async observe(incidents) {
+        logFiled(incidents);
+        await notifier.observe(incidents);
+      },
+    },
     async listen() {
-      apiUrl = await server.listen({ host: config.FINEPRINT_API_HOST, port: config.FINEPRINT_API_PORT });
+      apiUrl = await server.listen({ host: config.FINEPRINT_API_HOST, port: config.FINEPRINT_API_PORT }).catch((error: unknown) => {
+        throw listenError(error, 'FINEPRINT_API_HOST', 'FINEPRINT_API_PORT');
+      });
       notifier.start();
       autoResolve = startAutoResolve({ store, kb, notifier, log, defaultQuietMs: config.FINEPRINT_RESOLVE_AFTER });
+      retention = startRetention({ store, log, retentionMs: config.FINEPRINT_RETENTION });
+      const tokenFile = join(config.FINEPRINT_DATA_DIR, 'admin-token');
       if (generatedAdminToken) {
         // Printed once, on the first start; afterwards it is in the data dir (mode 0600).
-        process.stdout.write(`fineprint admin token (saved in ${join(config.FINEPRINT_DATA_DIR, 'admin-token')}): ${generatedAdminToken}\n`);
+        process.stdout.write(`fineprint admin token (saved in ${tokenFile}): ${generatedAdminToken}\n`);
+      } else {
+        process.stdout.write(`fineprint admin token: ${config.FINEPRINT_ADMIN_TOKEN ? 'FINEPRINT_ADMIN_TOKEN (no token file)' : tokenFile}\n`);
       }
       return apiUrl;
     },
     async stop() {
       await server.close();
       await autoResolve?.stop();
+      await retention?.stop();
       await notifier.stop();
     },
   };

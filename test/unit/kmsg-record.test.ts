@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { containerIdsInCgroupPaths, OomKillTracker, parseKmsgRecord, unescapeKmsg } from '../../services/collector/kmsg-record.js';
+import { containerIdsInCgroupPaths, OomKillTracker, parseKmsgRecord, unescapeKmsg } from '../../shared/kmsg/record.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'real');
 const ID = 'df7a903ce36c5f21d4f6ec237a33d54eebf96daa59c6946fd6f3da00ab05b24c';

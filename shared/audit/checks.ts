@@ -7,9 +7,8 @@
  * Secrets: environment variables are looked at by NAME only (values are never read), and commands
  * are redacted (shared/redact.ts) before they appear in a message.
  */
-import type { Severity } from '../../shared/kb/schema.js';
-import { SEVERITY_ORDER } from '../../shared/kb/schema.js';
-import { redactArgs, redactText } from '../../shared/redact.js';
+import { severityRank, type Severity } from '../kb/schema.js';
+import { redactArgs, redactText } from '../redact.js';
 
 export interface FindingContainer {
   id: string;
@@ -115,7 +114,7 @@ export interface AuditOptions {
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-export const DEFAULT_RW_LAYER_THRESHOLD = 100 * MiB;
+const DEFAULT_RW_LAYER_THRESHOLD = 100 * MiB;
 
 /** What one check reports; the container is added by the caller. */
 interface Issue {
@@ -142,7 +141,7 @@ interface ContainerContext {
 
 interface ContainerCheck {
   kbId: string;
-  /** The condition, in words (README and the report). */
+  /** The condition, in words (docs/audit.md and the report). */
   what: string;
   run(ctx: ContainerContext): Issue[];
 }
@@ -218,7 +217,7 @@ function commandOf(c: ContainerInspect): string[] {
 }
 
 /** A command for a message: secrets redacted, control characters dropped, at most 60 characters. */
-export function showCommand(argv: readonly string[]): string {
+function showCommand(argv: readonly string[]): string {
   const text = redactText(redactArgs(argv).join(' ')).replace(/\p{Cc}+/gu, ' ');
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
@@ -789,11 +788,10 @@ export const CHECK_CATALOGUE: readonly { scope: 'container' | 'daemon'; kbId: st
   ...DAEMON_CHECKS.map((c) => ({ scope: 'daemon' as const, kbId: c.kbId, what: c.what })),
 ];
 
-const rank = (s: Severity) => SEVERITY_ORDER.indexOf(s);
 
 /** Most severe first, then by KB id (stable output). */
-export function sortFindings(findings: Finding[]): Finding[] {
-  return findings.sort((a, b) => rank(b.severity) - rank(a.severity) || a.kbId.localeCompare(b.kbId));
+function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.kbId.localeCompare(b.kbId));
 }
 
 /** The container a finding is about: full id, name without the leading slash, image as configured. */

@@ -1,13 +1,11 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { FineprintError } from '../errors.js';
-import type { Severity } from '../kb/schema.js';
+import { severityRank, type Severity } from '../../kb/schema.js';
 import {
   DAEMON_FILTER,
   emptySeverityCounts,
   findingsByKb,
   isContainerIdPrefix,
   riskId,
-  severityRank,
   severityTotal,
   severityWeight,
   WORST_CONTAINERS,
@@ -19,9 +17,10 @@ import {
   type RiskStore,
   type RiskSummary,
   type SeverityCounts,
-} from '../risk.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import { FACET_SIZE, type FacetCount } from './index.js';
+} from '../../risk.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { FACET_SIZE, type FacetCount } from '../index.js';
+import { unavailable } from './requests.js';
 
 /*
  * Risks of the Elasticsearch store: one document per (host, container, KB entry) in `P-risks`, its
@@ -89,15 +88,9 @@ function toRisk(doc: RiskSource): Risk {
   };
 }
 
-function failed(what: string, error: unknown): FineprintError {
-  if (error instanceof FineprintError) return error;
-  const reason = (error as { meta?: { body?: { error?: { reason?: string } } } }).meta?.body?.error?.reason;
-  return new FineprintError('FP_STORE_UNAVAILABLE', `${what} failed: ${reason ?? (error as Error).message}`, undefined, { cause: error });
-}
-
 const subjectOf = (host: string, containerId: string) => `${host}/${containerId}`;
 
-/** The Elasticsearch store's risks (see RiskStore); same contract as the embedded store's. */
+/** The Elasticsearch store's risks (see RiskStore). */
 export class ElasticsearchRiskStore implements RiskStore {
   constructor(
     private readonly client: Client,
@@ -150,7 +143,7 @@ export class ElasticsearchRiskStore implements RiskStore {
       const failure = res.errors ? res.items.find((item) => Object.values(item)[0]?.error) : undefined;
       if (failure) throw new Error(`bulk write: ${JSON.stringify(Object.values(failure)[0]?.error)}`);
     } catch (error) {
-      throw failed('writing risks', error);
+      throw unavailable('writing risks', error);
     }
   }
 
@@ -186,7 +179,7 @@ export class ElasticsearchRiskStore implements RiskStore {
       const last = page.at(-1);
       return { risks: page.map(toRisk), nextCursor: docs.length > query.limit && last ? encodeCursor(last.rank, last.risk_id) : null };
     } catch (error) {
-      throw failed('searching risks', error);
+      throw unavailable('searching risks', error);
     }
   }
 
@@ -212,7 +205,7 @@ export class ElasticsearchRiskStore implements RiskStore {
       const total = typeof res.hits.total === 'number' ? res.hits.total : (res.hits.total?.value ?? 0);
       return { total, kbId: buckets('kbId'), host: buckets('host'), severity: buckets('severity'), container: buckets('container') };
     } catch (error) {
-      throw failed('risk facets', error);
+      throw unavailable('risk facets', error);
     }
   }
 
@@ -269,12 +262,15 @@ export class ElasticsearchRiskStore implements RiskStore {
       });
       return { total: severityTotal(bySeverity), bySeverity, byKb, worstContainers };
     } catch (error) {
-      throw failed('risk summary', error);
+      throw unavailable('risk summary', error);
     }
   }
 }
 
-/** Applies one record to the posture (by risk id), exactly as the embedded store does. */
+/**
+ * Applies one record to the posture (by risk id): a container's findings replace its previous ones;
+ * a list of present containers drops the risks of those not in it that were seen before it.
+ */
 function applyRecord(posture: Map<string, RiskSource>, record: RiskRecord): void {
   if (record.scope === 'present') {
     const present = new Set(record.containers);

@@ -1,0 +1,145 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MemoryCurve } from '../../shared/memory-curve.js';
+
+/** One memory reading of a container: usage in bytes at a time (ms since epoch). */
+type MemoryPoint = MemoryCurve['points'][number];
+
+/** What one read of a container's memory cgroup gives. */
+export interface CgroupMemoryReading {
+  bytes: number;
+  /** Bytes; undefined when unlimited. */
+  limitBytes?: number;
+  /**
+   * Times the cgroup hit its limit, cumulative: v2 `memory.events` `max` + `high`, v1
+   * `memory.failcnt`. Rising means the kernel is reclaiming under the limit.
+   */
+  limitHits: number;
+}
+
+/** v1 reports "unlimited" as a page-rounded LONG_MAX, v2 as `max`. */
+const UNLIMITED_V1 = 2 ** 62;
+
+function limit(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === 'max') return undefined;
+  const value = Number(trimmed);
+  return Number.isFinite(value) && value > 0 && value < UNLIMITED_V1 ? value : undefined;
+}
+
+function eventCount(events: string, key: string): number {
+  const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(events);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Reads a memory cgroup directory: cgroup v2 (`memory.current`, `memory.max`, `memory.events`)
+ * when it has them, else v1 (`memory.usage_in_bytes`, `memory.limit_in_bytes`, `memory.failcnt`).
+ * Rejects when the directory is gone (the container stopped) or unreadable.
+ */
+export async function readCgroupMemory(dir: string): Promise<CgroupMemoryReading> {
+  const read = (file: string) => readFile(join(dir, file), 'utf8');
+  const current = await read('memory.current').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (current !== undefined) {
+    const [max, events] = await Promise.all([read('memory.max'), read('memory.events')]);
+    const limitBytes = limit(max);
+    return { bytes: Number(current.trim()), ...(limitBytes ? { limitBytes } : {}), limitHits: eventCount(events, 'max') + eventCount(events, 'high') };
+  }
+  const [usage, max, failcnt] = await Promise.all([read('memory.usage_in_bytes'), read('memory.limit_in_bytes'), read('memory.failcnt')]);
+  const limitBytes = limit(max);
+  return { bytes: Number(usage.trim()), ...(limitBytes ? { limitBytes } : {}), limitHits: Number(failcnt.trim()) };
+}
+
+/**
+ * The memory cgroup directory of a container under the host's cgroup fs mount: v2 (one hierarchy)
+ * or v1 (the `memory` controller's hierarchy), cgroupfs (`docker/<id>`) or systemd
+ * (`system.slice/docker-<id>.scope`) driver.
+ */
+export function cgroupMemoryDir(cgroupRoot: string, version: 1 | 2, driver: 'cgroupfs' | 'systemd', id: string): string {
+  const base = version === 2 ? cgroupRoot : join(cgroupRoot, 'memory');
+  return driver === 'systemd' ? join(base, 'system.slice', `docker-${id}.scope`) : join(base, 'docker', id);
+}
+
+/**
+ * The recent memory readings of one container, oldest first, at most `windowMs` old: a bounded
+ * ring (a reading every few seconds over ten minutes is a few hundred numbers).
+ */
+export class MemoryRing {
+  private readonly points: MemoryPoint[] = [];
+  limitBytes: number;
+
+  constructor(
+    limitBytes: number,
+    private readonly windowMs: number,
+  ) {
+    this.limitBytes = limitBytes;
+  }
+
+  push(point: MemoryPoint): void {
+    this.points.push(point);
+    const horizon = point.t - this.windowMs;
+    let drop = 0;
+    while (drop < this.points.length && (this.points[drop] as MemoryPoint).t < horizon) drop++;
+    if (drop > 0) this.points.splice(0, drop);
+  }
+
+  /** The latest reading, if any. */
+  get last(): MemoryPoint | undefined {
+    return this.points.at(-1);
+  }
+
+  /** How long usage has stayed at or above `fraction` of the limit up to the latest reading, ms (0 if it is not). */
+  aboveForMs(fraction: number): number {
+    const threshold = this.limitBytes * fraction;
+    const last = this.points.at(-1);
+    if (!last || last.bytes < threshold) return 0;
+    let since = last.t;
+    for (let i = this.points.length - 1; i >= 0 && (this.points[i] as MemoryPoint).bytes >= threshold; i--) since = (this.points[i] as MemoryPoint).t;
+    return last.t - since;
+  }
+
+  /**
+   * The curve up to `endTs` (the kill). A container killed at its limit has usage at the limit at
+   * that moment: the kill is the curve's last point when it came after the last reading.
+   */
+  curve(endTs: number, killed: boolean): MemoryCurve {
+    const points = this.points.filter((p) => p.t <= endTs);
+    const last = points.at(-1);
+    if (killed && (!last || last.t < endTs)) points.push({ t: endTs, bytes: this.limitBytes });
+    const threshold = this.limitBytes * 0.8;
+    let crossed: number | undefined;
+    for (let i = points.length - 1; i >= 0 && (points[i] as MemoryPoint).bytes >= threshold; i--) crossed = (points[i] as MemoryPoint).t;
+    return {
+      limitBytes: this.limitBytes,
+      points,
+      growthBytesPerSec: slope(points),
+      ...(crossed !== undefined ? { from80ToKillMs: endTs - crossed } : {}),
+    };
+  }
+}
+
+/** Least-squares slope of bytes over time, bytes per second. */
+function slope(points: readonly MemoryPoint[]): number {
+  if (points.length < 2) return 0;
+  const n = points.length;
+  const t0 = (points[0] as MemoryPoint).t;
+  let st = 0;
+  let sb = 0;
+  for (const p of points) {
+    st += (p.t - t0) / 1000;
+    sb += p.bytes;
+  }
+  const mt = st / n;
+  const mb = sb / n;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    const dt = (p.t - t0) / 1000 - mt;
+    num += dt * (p.bytes - mb);
+    den += dt * dt;
+  }
+  return den === 0 ? 0 : Math.round(num / den);
+}
