@@ -6,6 +6,7 @@ import { Batcher } from '../batcher.js';
 import { DOCKER_TIMEOUT_MS, inspectContainer } from '../docker-api.js';
 import { containerIdsInCgroupPaths } from '../../../shared/kmsg/record.js';
 import type { Source, SourceContext } from './source.js';
+import { periodic } from '../periodic.js';
 
 const NAME = 'host-probe';
 
@@ -38,9 +39,6 @@ export function createHostProbeSource(ctx: SourceContext, options: HostProbeOpti
   const procPath = options.procPath ?? '/proc';
   const batcher = new Batcher({ sink: ctx.sink, log, metrics });
   let dataRoot = options.dataRoot;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<void> | undefined;
-  let stopped = false;
   /** Each failing stage is logged once until it works again, not at every interval. */
   const failing = new Set<string>();
 
@@ -142,24 +140,13 @@ export function createHostProbeSource(ctx: SourceContext, options: HostProbeOpti
     );
   }
 
-  function schedule(): void {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      current = reading().finally(schedule);
-    }, intervalMs);
-  }
+  const readings = periodic(reading, intervalMs);
 
   return {
     name: NAME,
-    async start() {
-      current = reading();
-      await current;
-      schedule();
-    },
+    start: () => readings.start(),
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await current;
+      await readings.stop();
       await batcher.close();
     },
   };

@@ -2,6 +2,7 @@ import type { MemoryCurve } from '../../../shared/memory-curve.js';
 import { DOCKER_TIMEOUT_MS, inspectContainer } from '../docker-api.js';
 import { cgroupMemoryDir, MemoryRing, readCgroupMemory } from '../memory-curve.js';
 import type { Source, SourceContext } from './source.js';
+import { periodic } from '../periodic.js';
 
 const NAME = 'memory';
 
@@ -38,9 +39,6 @@ export function createMemorySource(ctx: SourceContext, options: MemorySourceOpti
   /** Containers with a limit; null for a running container without one (not inspected again). */
   const watched = new Map<string, Watched | null>();
   let layout: { version: 1 | 2; driver: 'cgroupfs' | 'systemd' } | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<void> | undefined;
-  let stopped = false;
   let failing = false;
 
   async function watch(id: string): Promise<Watched | null> {
@@ -87,12 +85,7 @@ export function createMemorySource(ctx: SourceContext, options: MemorySourceOpti
     }
   }
 
-  function schedule(): void {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      current = reading().finally(schedule);
-    }, intervalMs);
-  }
+  const readings = periodic(reading, intervalMs);
 
   return {
     name: NAME,
@@ -100,15 +93,9 @@ export function createMemorySource(ctx: SourceContext, options: MemorySourceOpti
       const entry = watched.get(containerId);
       return entry?.ring.last ? entry.ring.curve(killTs, true) : undefined;
     },
-    async start() {
-      current = reading();
-      await current;
-      schedule();
-    },
+    start: () => readings.start(),
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await current;
+      await readings.stop();
     },
   };
 }
