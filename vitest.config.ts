@@ -2,9 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 // Four projects: fast unit tests run in parallel; e2e tests share one real Docker engine (and the
 // host's /dev/kmsg), so their files run one at a time with generous timeouts; integration tests
-// talk to the real Kafka and Elasticsearch (scripts/services/), one file at a time too; fault tests
-// (test/faults/) break those services on purpose. Every project names its group: vitest runs a
-// project without parallel files after all groups, so only explicit groups keep the faults last.
+// talk to the real Kafka and Elasticsearch (scripts/services/), one file at a time too, alongside
+// the unit tests; fault tests (test/faults/) break those services on purpose. Every project names
+// its group: vitest runs a project without parallel files after all groups, so only explicit groups
+// keep the faults last.
 export default defineConfig({
   test: {
     projects: [
@@ -47,7 +48,8 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           fileParallelism: false,
-          sequence: { groupOrder: 1 },
+          // With the unit tests: they use no service, these wait on Kafka and Elasticsearch.
+          sequence: { groupOrder: 0 },
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
