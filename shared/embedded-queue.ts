@@ -17,6 +17,17 @@ const BATCH = 500;
 /** Longest an idle consumer waits before it looks at the table again without an append. */
 const IDLE_RECHECK_MS = 10_000;
 
+/** A record as the queue holds it: its partition key (recordKey) and its JSON body. */
+export interface StoredRecord {
+  key: string;
+  body: string;
+}
+
+/** A record as the queue writes it (JSON.stringify keeps the `type` its sources put first). */
+export function storedRecord(record: CollectorRecord): StoredRecord {
+  return { key: recordKey(record), body: JSON.stringify(record) };
+}
+
 export interface EmbeddedQueueOptions {
   /** How long consumed records stay (ms). Default 24 h (all-in-one); a collector's buffer keeps none. */
   retentionMs?: number;
@@ -57,7 +68,10 @@ export class EmbeddedQueue {
     const insert = this.db.prepare('INSERT INTO queue (key, body, ts) VALUES (?, ?, ?)');
     const insertAll = this.db.transaction((records: CollectorRecord[]) => {
       const now = Date.now();
-      for (const record of records) insert.run(recordKey(record), JSON.stringify(record), now);
+      for (const record of records) {
+        const { key, body } = storedRecord(record);
+        insert.run(key, body, now);
+      }
     });
     const { maxBacklog, onDrop } = this.options;
     const span = this.db.prepare<[], { low: number | null; high: number | null }>('SELECT MIN(offset) AS low, MAX(offset) AS high FROM queue');
@@ -106,6 +120,29 @@ export class EmbeddedQueue {
    */
   source(consumer: string, hooks: SourceHooks): RecordSource<CollectorRecord> {
     precompile(CollectorRecord);
+    return this.consume(consumer, hooks, (rows) => {
+      const records: CollectorRecord[] = [];
+      const invalid: InvalidRecord[] = [];
+      for (const row of rows) {
+        const value = Buffer.from(row.body);
+        const decoded = decodeRecord(CollectorRecord, value);
+        if (decoded.ok) records.push(decoded.value);
+        else invalid.push({ reason: decoded.reason, origin: `${consumer}/${row.offset}`, key: Buffer.from(row.key), value });
+      }
+      return { records, invalid };
+    });
+  }
+
+  /**
+   * Like source(), but delivers the records as they were written, neither parsed nor checked: a
+   * collector's forwarder hands them on as they are, and the classifier checks them where they
+   * enter it (a record of the queue was built by the collector's own sources).
+   */
+  storedSource(consumer: string, hooks: Pick<SourceHooks, 'onError'>): RecordSource<StoredRecord> {
+    return this.consume(consumer, { ...hooks, onInvalid: async () => undefined }, (rows) => ({ records: rows, invalid: [] }));
+  }
+
+  private consume<T>(consumer: string, hooks: SourceHooks, decode: (rows: (StoredRecord & { offset: number })[]) => { records: T[]; invalid: InvalidRecord[] }): RecordSource<T> {
     const readOffset = this.db.prepare<[string], { offset: number }>('SELECT offset FROM queue_offsets WHERE consumer = ?');
     const commit = this.db.prepare('INSERT INTO queue_offsets (consumer, offset) VALUES (?, ?) ON CONFLICT(consumer) DO UPDATE SET offset = excluded.offset');
     const read = this.db.prepare<[number, number], { offset: number; key: string; body: string }>('SELECT offset, key, body FROM queue WHERE offset > ? ORDER BY offset LIMIT ?');
@@ -130,7 +167,7 @@ export class EmbeddedQueue {
         pause = { end, untilAppend };
       });
 
-    const deliver = async (handler: (batch: RecordBatch<CollectorRecord>) => Promise<void>) => {
+    const deliver = async (handler: (batch: RecordBatch<T>) => Promise<void>) => {
       let offset = readOffset.get(consumer)?.offset ?? 0;
       let lastPrune = 0;
       let attempt = 0;
@@ -145,14 +182,7 @@ export class EmbeddedQueue {
             await sleep(IDLE_RECHECK_MS, true);
             continue;
           }
-          const records: CollectorRecord[] = [];
-          const invalid: InvalidRecord[] = [];
-          for (const row of rows) {
-            const value = Buffer.from(row.body);
-            const decoded = decodeRecord(CollectorRecord, value);
-            if (decoded.ok) records.push(decoded.value);
-            else invalid.push({ reason: decoded.reason, origin: `${consumer}/${row.offset}`, key: Buffer.from(row.key), value });
-          }
+          const { records, invalid } = decode(rows);
           if (invalid.length > 0) await hooks.onInvalid(invalid);
           if (records.length > 0) await handler({ records, stream: consumer });
           const last = (rows.at(-1) as { offset: number }).offset;

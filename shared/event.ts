@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MemoryCurve } from './memory-curve.js';
+import { MemoryCurve, MemoryUsers } from './memory-curve.js';
 import { RiskFinding, RiskRecord, riskRecordKey } from './risk-record.js';
 
 /** Version of the record format on the wire (embedded queue and Kafka). */
@@ -77,6 +77,8 @@ export const NormalizedEvent = z.object({
   reconciled: z.boolean().optional(),
   /** The container's memory readings up to an OOM kill (a Docker `oom` event of a limited container). */
   memoryCurve: MemoryCurve.optional(),
+  /** Who used the host's memory at a global OOM (the kill line of its kernel report). */
+  memoryUsers: MemoryUsers.optional(),
 });
 export type NormalizedEvent = z.infer<typeof NormalizedEvent>;
 

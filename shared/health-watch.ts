@@ -20,8 +20,16 @@ export interface HealthWatch {
  * first check has answered.
  */
 export async function watchHealth(check: (signal: AbortSignal) => Promise<ComponentStatus>, intervalMs = HEALTH_CHECK_INTERVAL_MS, timeoutMs = HEALTH_CHECK_TIMEOUT_MS): Promise<HealthWatch> {
-  const once = (): Promise<ComponentStatus> =>
-    check(AbortSignal.timeout(timeoutMs)).catch((error: unknown) => ({ ok: false, detail: error instanceof Error ? error.message : String(error) }));
+  const once = (): Promise<ComponentStatus> => {
+    // A check that ignores its signal counts as failed at twice the timeout, and the next one runs.
+    let cut: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      cut = setTimeout(() => reject(new Error(`no answer within ${2 * timeoutMs} ms`)), 2 * timeoutMs).unref();
+    });
+    return Promise.race([check(AbortSignal.timeout(timeoutMs)), late])
+      .catch((error: unknown) => ({ ok: false, detail: error instanceof Error ? error.message : String(error) }))
+      .finally(() => clearTimeout(cut));
+  };
   let status = await once();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ContainerFacts, EventKind, LastWords } from './event.js';
 import { Severity } from './kb/schema.js';
-import { MemoryCurve, OomScope } from './memory-curve.js';
+import { MemoryCurve, MemoryUsers, OomScope } from './memory-curve.js';
 
 export const IncidentStatus = z.enum(['open', 'acknowledged', 'resolved']);
 export type IncidentStatus = z.infer<typeof IncidentStatus>;
@@ -45,6 +45,7 @@ export const IncidentContext = z.object({
   changes: z.array(ConfigChange).max(500).optional(),
   memoryCurve: MemoryCurve.optional(),
   oomScope: OomScope.optional(),
+  memoryUsers: MemoryUsers.optional(),
 });
 export type IncidentContext = z.infer<typeof IncidentContext>;
 
@@ -73,6 +74,8 @@ export const Incident = z.object({
   compose: z.object({ project: z.string(), service: z.string() }).nullable(),
   /** Occurrences: signals close together in time (an oom event, its kernel lines, its die) count once. */
   count: z.number().int().nonnegative(),
+  /** Pieces of evidence filed, all of them: the first and last few are kept (IncidentDetail.evidence), the ones between only counted. */
+  evidenceCount: z.number().int().nonnegative(),
   firstSeen: z.iso.datetime(),
   lastSeen: z.iso.datetime(),
   /** The message of the latest evidence. */
@@ -87,12 +90,24 @@ export const Incident = z.object({
   reopened: z.number().int().nonnegative(),
   /** Last change of anything on the incident (evidence, status), set by the store. */
   updatedAt: z.iso.datetime(),
+  /**
+   * The incident this one is a consequence of: one of its container within the merge window whose KB
+   * entry this entry names in `consequenceOf` (an OOM kill before a crash loop); null when none.
+   */
+  causedBy: z.string().nullable(),
 });
 export type Incident = z.infer<typeof Incident>;
 
+/** Consequences an incident's detail lists. */
+export const MAX_CONSEQUENCES = 100;
+
+/** Another incident as a linked one names it. */
+export const IncidentLink = z.object({ id: z.string(), kbId: z.string(), title: z.string() });
+export type IncidentLink = z.infer<typeof IncidentLink>;
+
 export const IncidentDetail = Incident.extend({
   facts: ContainerFacts.nullable(),
-  /** Most recent evidence first, at most 100. */
+  /** The evidence kept, most recent first: the incident's first and last pieces (FINEPRINT_EVIDENCE_KEPT of each); `evidenceCount` minus these were not kept. */
   evidence: z.array(Evidence),
   /** The last lines the container wrote before it died; absent when it wrote none or did not die. */
   lastWords: LastWords.optional(),
@@ -102,6 +117,12 @@ export const IncidentDetail = Incident.extend({
   memoryCurve: MemoryCurve.optional(),
   /** Which limit the OOM kill exhausted, from the kernel's report; absent when the kernel did not say. */
   oomScope: OomScope.optional(),
+  /** For a global OOM (the host's memory ran out): the containers and processes using the most memory at that moment. */
+  memoryUsers: MemoryUsers.optional(),
+  /** The incident `causedBy` names; null when none, or when it has expired since. */
+  cause: IncidentLink.nullable(),
+  /** The incidents that name this one as their cause (`causedBy`), first seen first, at most MAX_CONSEQUENCES. */
+  consequences: z.array(IncidentLink).max(MAX_CONSEQUENCES),
 });
 export type IncidentDetail = z.infer<typeof IncidentDetail>;
 
@@ -136,6 +157,15 @@ export const IncidentUpdate = z.discriminatedUnion('op', [
     occurrenceId: z.string(),
     intoFingerprint: z.string(),
     intoOccurrenceId: z.string(),
+  }),
+  /**
+   * The fingerprint's current incident is a consequence of `causeFingerprint`'s current incident
+   * (its `causedBy`); nothing happens unless both are unresolved. The latest link wins.
+   */
+  z.object({
+    op: z.literal('link'),
+    fingerprint: z.string(),
+    causeFingerprint: z.string(),
   }),
 ]);
 export type IncidentUpdate = z.infer<typeof IncidentUpdate>;

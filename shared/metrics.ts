@@ -82,6 +82,8 @@ export function apiMetrics(registry: MetricsRegistry) {
       ['receiver_type', 'reason'],
     ),
     pending: registry.gauge('fineprint_notifications_pending', 'Notifications waiting in the outbox (queued or retrying).'),
+    lease: registry.gauge('fineprint_notifier_lease_held', 'Whether this process holds the delivery lease (1): the one replica that flushes groups and delivers.'),
+    receivers: registry.gauge('fineprint_notify_receivers', 'Receivers configured (FINEPRINT_NOTIFY_CONFIG); with none, nothing is notified and no process takes the delivery lease.'),
     delivery: registry.histogram(
       'fineprint_notification_delivery_seconds',
       'From a notification queued in the outbox to a receiver accepting it, by receiver type.',

@@ -16,6 +16,8 @@ export function openDatabase(path: string): SqliteDatabase {
     closeSync(openSync(path, 'a', 0o600));
   }
   const db = new Database(path);
+  // Deleted data's pages can go back to the file system (PRAGMA incremental_vacuum); takes effect on a new database only.
+  db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');

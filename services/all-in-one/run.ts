@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { z } from 'zod';
 import { loadConfig, type Environment } from '../../shared/config.js';
 import { dockerClient } from '../../shared/docker.js';
 import { errorType, errorTypeOf } from '../../shared/errors.js';
@@ -11,6 +12,7 @@ import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
 import { applyMeasured } from '../../shared/store/measured.js';
 import { openDatabase } from '../../shared/sqlite.js';
 import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
+import { SqliteOutbox } from '../../shared/store/outbox-sqlite.js';
 import { SqliteVolumeUsers } from '../../shared/store/volume-users-sqlite.js';
 import { apiConfig } from '../api/config.js';
 import { createApiSide } from '../api/index.js';
@@ -19,8 +21,20 @@ import { classifierConfig } from '../classifier/config.js';
 import { collectorConfig, collectorOptions } from '../collector/config.js';
 import { createCollector } from '../collector/index.js';
 
-/** `fineprint start`'s settings: the collector's, the classifier's and the API's. */
-export const allInOneConfig = { ...collectorConfig, ...classifierConfig, ...apiConfig };
+/** `fineprint start`'s settings: the collector's, the classifier's and the API's, and the embedded store's size. */
+export const allInOneConfig = {
+  ...collectorConfig,
+  ...classifierConfig,
+  ...apiConfig,
+  FINEPRINT_RETENTION_SIZE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2048)
+    .describe(
+      'Retention by size, in MiB: when the database in the data dir uses more, the incidents resolved longest ago are deleted with their evidence (down to 90% of it) and the space goes back to the file system. Open and acknowledged incidents are never deleted for size. Checked with FINEPRINT_RETENTION, at start and every hour; 0 turns it off. The default holds about 100,000 incidents (20 KB each with their kept evidence).',
+    ),
+};
 
 export interface RunningAllInOne {
   url: string;
@@ -38,7 +52,11 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
   const compiled = compileKb(kb);
   const db = openDatabase(join(config.FINEPRINT_DATA_DIR, 'fineprint.db'));
   const queue = new EmbeddedQueue(db);
-  const store = new SqliteIncidentStore(db, kb, { reopenWindowMs: config.FINEPRINT_REOPEN_WINDOW });
+  const store = new SqliteIncidentStore(db, kb, {
+    reopenWindowMs: config.FINEPRINT_REOPEN_WINDOW,
+    evidenceKept: config.FINEPRINT_EVIDENCE_KEPT,
+    ...(config.FINEPRINT_RETENTION_SIZE > 0 ? { maxBytes: config.FINEPRINT_RETENTION_SIZE * 1024 * 1024 } : {}),
+  });
   const registry = new MetricsRegistry({ process: true });
   const metrics = pipelineMetrics(registry);
   const docker = dockerClient(config.DOCKER_HOST);
@@ -61,7 +79,7 @@ export async function startAllInOne(env: Environment = process.env): Promise<Run
     config,
     store,
     kb,
-    outboxDb: db,
+    notify: { outbox: new SqliteOutbox(db) },
     metrics: registry,
     log,
     health: async () => ({ store: { ok: db.open }, docker: dockerHealth.current() }),

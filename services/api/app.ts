@@ -14,6 +14,7 @@ import { riskRoutes } from './routes/risks.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
 import { sessionRoutes } from './routes/session.js';
 import { silenceRoutes } from './routes/silences.js';
+import { statsRoutes } from './routes/stats.js';
 import { webRoutes } from './routes/web.js';
 
 export interface AppOptions extends ApiServices {
@@ -38,6 +39,7 @@ export async function app(instance: FastifyInstance, options: AppOptions): Promi
     async (v1) => {
       await v1.register(incidentRoutes);
       await v1.register(riskRoutes);
+      await v1.register(statsRoutes);
       await v1.register(containerRoutes);
       await v1.register(lifecycleRoutes);
       await v1.register(silenceRoutes);

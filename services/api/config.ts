@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { commonConfig } from '../../shared/config.js';
 import { Duration } from '../../shared/kb/schema.js';
+import { DEFAULT_EVIDENCE_KEPT } from '../../shared/store/incident-rules.js';
 import type { ApiToken } from './plugins/auth.js';
 
 /**
@@ -75,6 +76,15 @@ export const apiConfig = {
   FINEPRINT_REOPEN_WINDOW: Duration.prefault('1h').describe(
     'A recurrence this soon after an incident was resolved re-opens it; later, it is a new incident.',
   ),
+  FINEPRINT_EVIDENCE_KEPT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(50)
+    .default(DEFAULT_EVIDENCE_KEPT)
+    .describe(
+      "Pieces of evidence kept at each end of an incident: its first N and its last N (at most 50, so the page lists them all). The ones between are counted in the incident's `evidenceCount` and not kept, so a log flood costs a bounded number of rows.",
+    ),
   FINEPRINT_RETENTION: Duration.pipe(z.number().min(3_600_000, 'at least 1h'))
     .prefault('2160h')
     .describe(

@@ -1,16 +1,16 @@
-import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { listenError } from '../../shared/errors.js';
 import type { KnowledgeBase } from '../../shared/kb/load.js';
 import type { Logger } from '../../shared/log.js';
 import type { MetricsRegistry } from '../../shared/metrics.js';
-import type { Notifier } from '../../shared/notification.js';
-import type { SqliteDatabase } from '../../shared/sqlite.js';
+import type { NotificationOutbox, Notifier } from '../../shared/notification.js';
 import type { IncidentStore } from '../../shared/store/index.js';
 import { startAutoResolve } from './auto-resolve.js';
 import { startRetention } from './retention.js';
 import { incidentFiledLog } from './filed-log.js';
 import type { ApiConfig } from './config.js';
-import { changesFromStore, createNotifier, loadNotifyConfig } from './notify/index.js';
+import { changesFromStore, createNotifier, loadNotifyConfig, type NotifierOptions } from './notify/index.js';
 import type { ApiServices } from './plugins/services.js';
 import { buildServer } from './server.js';
 import { apiTokens } from './token.js';
@@ -19,8 +19,8 @@ export interface ApiSideOptions {
   config: ApiConfig;
   store: IncidentStore;
   kb: KnowledgeBase;
-  /** Where the notification outbox lives (the all-in-one's database, or the API process's own). */
-  outboxDb: SqliteDatabase;
+  /** The notification outbox (the all-in-one's database, or Elasticsearch shared by the API replicas) and how this process takes turns on it. */
+  notify: { outbox: NotificationOutbox } & Pick<NotifierOptions, 'leaseMs' | 'pollMs'>;
   metrics: MetricsRegistry;
   log: Logger;
   health: ApiServices['health'];
@@ -44,12 +44,16 @@ export async function createApiSide(options: ApiSideOptions): Promise<ApiSide> {
   // Links in notifications point at the public URL, else at the API's address once it listens.
   let apiUrl = '';
   const notifier = createNotifier({
-    db: options.outboxDb,
+    ...options.notify,
+    // A process is known by its host and data dir: restarted after a crash, it takes its lease back
+    // at once; replicas on other hosts, or with data dirs of their own, wait it out.
+    holder: `${hostname()}:${resolve(config.FINEPRINT_DATA_DIR)}`,
     config: loadNotifyConfig(config.FINEPRINT_NOTIFY_CONFIG),
     kb,
     publicUrl: () => config.FINEPRINT_PUBLIC_URL ?? apiUrl,
     silences: () => store.silences(),
     changedSince: changesFromStore(store),
+    incident: (id) => store.get(id),
     risks: store.risks,
     metrics: options.metrics,
     log,

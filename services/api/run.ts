@@ -1,7 +1,7 @@
-import { join } from 'node:path';
 import { z } from 'zod';
 import { loadConfig, type Environment } from '../../shared/config.js';
 import { errorType } from '../../shared/errors.js';
+import { watchHealth } from '../../shared/health-watch.js';
 import { IncidentUpdateBatch } from '../../shared/incident.js';
 import { connectKafka } from '../../shared/kafka/client.js';
 import { elasticsearchConfig, kafkaConfig } from '../../shared/kafka/config.js';
@@ -12,8 +12,9 @@ import { createLogger } from '../../shared/log.js';
 import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
 import { applyMeasured } from '../../shared/store/measured.js';
 import { RiskRecord } from '../../shared/risk-record.js';
-import { openDatabase } from '../../shared/sqlite.js';
 import { openElasticsearchStore } from '../../shared/store/elasticsearch.js';
+import { openElasticsearchOutbox } from '../../shared/store/outbox-elasticsearch.js';
+import { Duration } from '../../shared/kb/schema.js';
 import { IncidentQuery } from '../../shared/store/index.js';
 import type { SourceHooks } from '../../shared/transport.js';
 import { apiConfig } from './config.js';
@@ -29,6 +30,16 @@ export const apiProcessConfig = {
     .optional()
     .describe('Kafka consumer group of the API replicas that file incident updates into Elasticsearch (`<group>-risks` for risk records).')
     .meta({ defaultText: '`<prefix>-api`' }),
+  FINEPRINT_NOTIFY_LEASE: Duration.pipe(z.number().min(1000, 'at least 1s'))
+    .prefault('30s')
+    .describe(
+      'How long the notification lease lasts unless renewed: one API replica at a time holds it and delivers every notification; when that replica dies, another takes its queued notifications over after this long. A receiver `timeout` longer than half of it lengthens it to twice that timeout.',
+    ),
+  FINEPRINT_NOTIFY_POLL: Duration.pipe(z.number().min(100, 'at least 100ms'))
+    .prefault('1s')
+    .describe(
+      'How often the replica holding the notification lease reads the incidents other replicas filed or changed: the most this adds to a notification of an incident another replica filed.',
+    ),
 };
 
 /**
@@ -47,9 +58,10 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
     kb,
     indexPrefix: config.FINEPRINT_ELASTICSEARCH_INDEX_PREFIX,
     reopenWindowMs: config.FINEPRINT_REOPEN_WINDOW,
+    evidenceKept: config.FINEPRINT_EVIDENCE_KEPT,
   });
-  // The outbox is local to this process (one API replica notifies; see docs/notifications.md).
-  const notifyDb = openDatabase(join(config.FINEPRINT_DATA_DIR, 'notify.db'));
+  // Shared by every replica: the lease's holder delivers, the others take over when it dies (docs/notifications.md).
+  const outbox = await openElasticsearchOutbox({ url: config.FINEPRINT_ELASTICSEARCH_URL, indexPrefix: config.FINEPRINT_ELASTICSEARCH_INDEX_PREFIX });
   const kafka = await connectKafka(config, 'fineprint-api', log);
   const { topics, producer } = kafka;
   const hooks = (what: string): SourceHooks => ({
@@ -64,20 +76,21 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
   const incidents = kafkaSource({ kafka: kafka.kafka, groupId, topic: topics.incidents, schema: IncidentUpdateBatch, sessionTimeoutMs: config.FINEPRINT_KAFKA_SESSION_TIMEOUT }, hooks('incident updates'));
   // Risk records have their own topic and group: the posture never waits behind incident updates.
   const risks = kafkaSource({ kafka: kafka.kafka, groupId: `${groupId}-risks`, topic: topics.risks, schema: RiskRecord, sessionTimeoutMs: config.FINEPRINT_KAFKA_SESSION_TIMEOUT }, hooks('risk records'));
+  // A search of one incident, in the background: /healthz answers from memory (see watchHealth).
+  const elasticsearchHealth = await watchHealth(() =>
+    store.search(IncidentQuery.parse({ limit: 1 })).then(
+      () => ({ ok: true }),
+      (error: unknown) => ({ ok: false, detail: String(error) }),
+    ),
+  );
   const api = await createApiSide({
     config,
     store,
     kb,
-    outboxDb: notifyDb,
+    notify: { outbox, leaseMs: config.FINEPRINT_NOTIFY_LEASE, pollMs: config.FINEPRINT_NOTIFY_POLL },
     metrics: registry,
     log,
-    health: async () => ({
-      elasticsearch: await store.search(IncidentQuery.parse({ limit: 1 })).then(
-        () => ({ ok: true }),
-        (error: unknown) => ({ ok: false, detail: String(error) }),
-      ),
-      kafka: { ok: incidents.consuming },
-    }),
+    health: async () => ({ elasticsearch: elasticsearchHealth.current(), kafka: { ok: incidents.consuming } }),
   });
 
   await incidents.run(async ({ records }) => api.notifier.observe(await applyMeasured(store, records.flatMap((r) => r.updates), metrics)));
@@ -93,7 +106,8 @@ export async function startApiProcess(env: Environment = process.env): Promise<{
       await risks.stop();
       await kafka.close();
       await api.stop();
-      notifyDb.close();
+      elasticsearchHealth.stop();
+      await outbox.close();
       await store.close();
     },
   };

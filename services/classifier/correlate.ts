@@ -34,6 +34,10 @@ interface Occurrence {
   proposedId?: string;
   /** The event kept of each REPEATED_DOCKER_ACTIONS, by `container id/action`. */
   kept?: Map<string, string>;
+  /** Event time of its first signal (or of the events that led to it); unknown for occurrences restored from the store. */
+  beganAt?: number;
+  /** The fingerprint of the occurrence it was linked under as a consequence (a `link` update). */
+  causeFingerprint?: string;
   /** Known for occurrences this process filed (not for those restored from the store). */
   filed?: {
     entry: KbEntry;
@@ -58,6 +62,27 @@ function fingerprintOf(kbId: string, host: string, enrichment: Enrichment): stri
       ? `ctr:${enrichment.container.name}`
       : 'host';
   return `${kbId}|${host}|${subject}`;
+}
+
+/** An active occurrence that may have caused another one, and when it began. */
+export interface CauseCandidate {
+  fingerprint: string;
+  beganAt: number;
+}
+
+/**
+ * The cause of an occurrence that began at `beganAt`, among the active occurrences (within the merge
+ * window) of the entries its entry names in `consequenceOf`, for the same container: the one that
+ * began first, unless it began more than ATTRIBUTION_HOLD_MS after the consequence (the engine and
+ * the kernel report one happening in either order, so a few seconds either way are one moment).
+ */
+export function causeOf(beganAt: number, candidates: readonly CauseCandidate[]): string | undefined {
+  let first: CauseCandidate | undefined;
+  for (const c of candidates) {
+    if (c.beganAt > beganAt + ATTRIBUTION_HOLD_MS) continue;
+    if (!first || c.beganAt < first.beganAt || (c.beganAt === first.beganAt && c.fingerprint < first.fingerprint)) first = c;
+  }
+  return first?.fingerprint;
 }
 
 /** Orders candidates: lacking the detector first, then nearest in time, then by id (deterministic). */
@@ -85,12 +110,17 @@ function evidenceOf(event: NormalizedEvent, occurrenceId: string, detector: stri
 
 /**
  * Correlates signals into incident updates: one occurrence per burst of related signals, evidence-only
- * detectors attach to an open occurrence, and a more specific entry (jvm-heap) takes over the
- * occurrence of the entry it supersedes (oom-kill) instead of filing a second incident.
+ * detectors attach to an open occurrence, a more specific entry (jvm-heap) takes over the
+ * occurrence of the entry it supersedes (oom-kill) instead of filing a second incident, and an
+ * occurrence that is a consequence of another of its container (a crash loop of OOM kills) is
+ * linked under it.
  */
 export class Correlator {
   private readonly active = new Map<string, Occurrence>();
   private readonly supersededBy = new Map<string, KbEntry[]>();
+  /** Entry ids by the entries that name them in `consequenceOf`, and the other way round. */
+  private readonly causes = new Map<string, readonly string[]>();
+  private readonly consequences = new Map<string, string[]>();
   /** Detectors (`entry/detector`) with `attribution: container`. */
   private readonly containerScoped = new Set<string>();
   /** Container-scoped signals naming no container, waiting for their occurrence, by event id. */
@@ -116,6 +146,8 @@ export class Correlator {
       for (const other of entry.supersedes ?? []) {
         this.supersededBy.set(other, [...(this.supersededBy.get(other) ?? []), entry]);
       }
+      if (entry.consequenceOf) this.causes.set(entry.id, entry.consequenceOf);
+      for (const causeId of entry.consequenceOf ?? []) this.consequences.set(causeId, [...(this.consequences.get(causeId) ?? []), entry.id]);
     }
   }
 
@@ -152,15 +184,18 @@ export class Correlator {
       if (occurrence) return this.file(specific, fingerprint, occurrence, signal, enrichment, detector);
     }
 
-    const fingerprint = fingerprintOf(signal.entry.id, event.host, enrichment);
+    const fingerprint = fingerprintOf(signal.entry.warningOf ?? signal.entry.id, event.host, enrichment);
     let occurrence = this.activeAt(fingerprint, event.ts);
+    // The failure a warning warned of (warningOf) is an occurrence of its own in the warning's
+    // incident: the store raises the incident to its entry, and its count tells receivers.
+    if (occurrence?.filed?.entry.warningOf === signal.entry.id) occurrence = undefined;
     const opens = !occurrence;
     if (!occurrence) {
       if (signal.evidenceOnly) {
         this.early.set(fingerprint, [...(this.early.get(fingerprint) ?? []), { signal, enrichment }]);
         return [];
       }
-      occurrence = { occurrenceId: (signal.related[0] ?? event).id, lastTs: event.ts };
+      occurrence = { occurrenceId: (signal.related[0] ?? event).id, lastTs: event.ts, beganAt: Math.min(event.ts, ...signal.related.map((e) => e.ts)) };
       this.active.set(fingerprint, occurrence);
     }
     const updates = this.file(signal.entry, fingerprint, occurrence, signal, enrichment, detector);
@@ -181,6 +216,42 @@ export class Correlator {
         intoOccurrenceId: occurrence.occurrenceId,
       });
       this.active.delete(generalFingerprint);
+      // Consequences linked under the retracted occurrence follow it into the one that explains it.
+      for (const [consequenceFingerprint, consequence] of this.active) {
+        if (consequence.causeFingerprint !== generalFingerprint) continue;
+        consequence.causeFingerprint = fingerprint;
+        updates.push({ op: 'link', fingerprint: consequenceFingerprint, causeFingerprint: fingerprint });
+      }
+    }
+    if (opens && enrichment.container) updates.push(...this.link(signal.entry, fingerprint, occurrence, event.host, enrichment, event.ts));
+    return updates;
+  }
+
+  /**
+   * Links an occurrence that just opened to its cause (causeOf), or, when its entry is a cause, the
+   * unlinked consequences of the same container that began while it did: whichever the classifier
+   * sees first, the KB's `consequenceOf` decides which is the cause.
+   */
+  private link(entry: KbEntry, fingerprint: string, occurrence: Occurrence, host: string, enrichment: Enrichment, ts: number): IncidentUpdate[] {
+    const updates: IncidentUpdate[] = [];
+    const began = (o: Occurrence) => o.beganAt ?? o.lastTs;
+    const candidates = (this.causes.get(entry.id) ?? []).flatMap((causeId) => {
+      const causeFingerprint = fingerprintOf(causeId, host, enrichment);
+      const cause = this.activeAt(causeFingerprint, ts);
+      return cause ? [{ fingerprint: causeFingerprint, beganAt: began(cause) }] : [];
+    });
+    const cause = causeOf(began(occurrence), candidates);
+    if (cause !== undefined) {
+      occurrence.causeFingerprint = cause;
+      updates.push({ op: 'link', fingerprint, causeFingerprint: cause });
+    }
+    for (const consequenceId of this.consequences.get(entry.id) ?? []) {
+      const consequenceFingerprint = fingerprintOf(consequenceId, host, enrichment);
+      const consequence = this.activeAt(consequenceFingerprint, ts);
+      if (!consequence || consequence.causeFingerprint !== undefined) continue;
+      if (causeOf(began(consequence), [{ fingerprint, beganAt: began(occurrence) }]) === undefined) continue;
+      consequence.causeFingerprint = fingerprint;
+      updates.push({ op: 'link', fingerprint: consequenceFingerprint, causeFingerprint: fingerprint });
     }
     return updates;
   }

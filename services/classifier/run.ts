@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../../shared/log.js';
 import { MetricsRegistry, pipelineMetrics } from '../../shared/metrics.js';
 import { startStatusServer, statusServerConfig } from '../../shared/status-server.js';
 import { openElasticsearchStore } from '../../shared/store/elasticsearch.js';
+import { openElasticsearchBaselines } from '../../shared/store/baselines-elasticsearch.js';
 import { openElasticsearchVolumeUsers } from '../../shared/store/volume-users-elasticsearch.js';
 import { classifierConfig } from './config.js';
 import { compileKb, createClassifier, FactsCache, VolumeHistory } from './index.js';
@@ -74,6 +75,13 @@ export async function startClassifierProcess(env: Environment = process.env): Pr
         onSaveError: (error) => log.warn({ err: error }, 'Could not save which containers used a volume; a restart forgets it.'),
       })
     : undefined;
+  const baselines = config.FINEPRINT_ELASTICSEARCH_URL
+    ? await openElasticsearchBaselines({
+        url: config.FINEPRINT_ELASTICSEARCH_URL,
+        indexPrefix: config.FINEPRINT_ELASTICSEARCH_INDEX_PREFIX,
+        onSaveError: (error) => log.warn({ err: error }, "Could not save a container's clean-run setup; a restart forgets it."),
+      })
+    : undefined;
   const classifier = createClassifier({
     kb: compiled,
     facts: new FactsCache(),
@@ -83,6 +91,7 @@ export async function startClassifierProcess(env: Environment = process.env): Pr
     log,
     mergeWithinMs: config.FINEPRINT_MERGE_WINDOW,
     cleanRunMs: config.FINEPRINT_CLEAN_RUN,
+    ...(baselines ? { baselines } : {}),
   });
   await classifier.restore();
 
@@ -125,6 +134,7 @@ export async function startClassifierProcess(env: Environment = process.env): Pr
       await status.close();
       await store?.close();
       await volumeUsers?.close();
+      await baselines?.close();
     },
   };
 }

@@ -125,6 +125,62 @@ function drained(output: Writable): Promise<void> {
   });
 }
 
+/** Bytes of output gathered before they are written: few large writes instead of one per line. */
+const OUTPUT_BATCH_BYTES = 1024 * 1024;
+const LINE_KEY = Buffer.from('{"line":');
+const ZERO = 0x30;
+
+/**
+ * The output of a run, gathered as bytes. Most lines matched nothing: their object is the line
+ * number between two constants of their format, copied, and no string is built for them.
+ */
+class OutputBatch {
+  private bytes = Buffer.allocUnsafe(OUTPUT_BATCH_BYTES);
+  private used = 0;
+  /** `,"kb":[],"format":"<format>"}\n` by format. */
+  private readonly unmatchedTails = new Map<DetectedFormat, Buffer>();
+
+  constructor(private readonly write: (bytes: Buffer) => void) {}
+
+  /** `{"line":N,"kb":[],"format":"F"}` and a newline. */
+  unmatched(lineNumber: number, format: DetectedFormat): void {
+    let tail = this.unmatchedTails.get(format);
+    if (!tail) this.unmatchedTails.set(format, (tail = Buffer.from(`,"kb":[],"format":"${format}"}\n`)));
+    // At most 16 digits for a line number (Number.MAX_SAFE_INTEGER).
+    if (this.used + LINE_KEY.length + 16 + tail.length > this.bytes.length) this.flush();
+    // Byte loops: Buffer#copy costs more than these few bytes.
+    const bytes = this.bytes;
+    let at = this.used;
+    for (let i = 0; i < LINE_KEY.length; i += 1) bytes[at++] = LINE_KEY[i] as number;
+    let digits = 1;
+    for (let rest = lineNumber; rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+    for (let i = digits - 1, rest = lineNumber; i >= 0; i -= 1, rest = Math.floor(rest / 10)) bytes[at + i] = ZERO + (rest % 10);
+    at += digits;
+    for (let i = 0; i < tail.length; i += 1) bytes[at++] = tail[i] as number;
+    this.used = at;
+  }
+
+  /** Output as it is written: a matched line's JSON, the text output. */
+  text(text: string): void {
+    // A UTF-16 code unit takes at most 3 bytes of UTF-8.
+    if (this.used + text.length * 3 > this.bytes.length) {
+      this.flush();
+      if (text.length * 3 > this.bytes.length) {
+        this.write(Buffer.from(text));
+        return;
+      }
+    }
+    this.used += this.bytes.write(text, this.used);
+  }
+
+  /** Writes what is gathered, as a copy: the writer may keep it while this buffer fills again. */
+  flush(): void {
+    if (this.used === 0) return;
+    this.write(Buffer.from(this.bytes.subarray(0, this.used)));
+    this.used = 0;
+  }
+}
+
 /**
  * `fineprint classify`: one JSON object a line, in input order (or, as text, the lines that matched
  * and a count at the end). Streams: memory stays flat whatever the input's size or line lengths.
@@ -135,41 +191,49 @@ export async function classifyStream(kb: KnowledgeBase, options: ClassifyOptions
   const asText = options.output === 'text';
   let lineNumber = 0;
   let matched = 0;
-  let pending: string[] = [];
+  // A reader that went away (`| head`) ends the run quietly; another write error ends it loudly.
+  let closed = false;
+  let full = false;
+  let failure: Error | undefined;
+  const batch = new OutputBatch((bytes) => {
+    if (!closed && !output.write(bytes)) full = true;
+  });
   const splitter = new LineSplitter(MAX_LINE_BYTES, (text, droppedBytes) => {
     lineNumber += 1;
     const result = classify(text, lineNumber);
     if (droppedBytes > 0) result.truncatedBytes = droppedBytes;
-    if (!asText) {
-      pending.push(toJsonLine(result));
-    } else if (result.kb.length > 0) {
+    if (asText) {
+      if (result.kb.length === 0) return;
       matched += 1;
-      pending.push(toTextLines(result, text, kb));
+      batch.text(toTextLines(result, text, kb));
+    } else if (result.kb.length === 0 && result.explain === undefined && result.truncatedBytes === undefined) {
+      batch.unmatched(result.line, result.format);
+    } else {
+      batch.text(toJsonLine(result));
     }
   });
-  // A reader that went away (`| head`) ends the run quietly; another write error ends it loudly.
-  let closed = false;
-  let failure: Error | undefined;
   const onError = (error: NodeJS.ErrnoException) => {
     closed = true;
     if (error.code !== 'EPIPE') failure = error;
   };
   output.on('error', onError);
-  const flush = async () => {
-    if (pending.length === 0 || closed) return;
-    const text = pending.join('');
-    pending = [];
-    if (!output.write(text)) await drained(output);
+  const drain = async () => {
+    if (!full || closed) return;
+    full = false;
+    await drained(output);
   };
   try {
     for await (const chunk of input as AsyncIterable<Buffer | string>) {
       splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-      await flush();
+      // Each chunk's results go out before the next is read: lines piped in live are answered live.
+      batch.flush();
+      await drain();
       if (closed) break;
     }
     splitter.end();
-    if (asText) pending.push(`${matched} of ${lineNumber} lines matched a KB entry.\n`);
-    await flush();
+    if (asText) batch.text(`${matched} of ${lineNumber} lines matched a KB entry.\n`);
+    batch.flush();
+    await drain();
   } finally {
     output.off('error', onError);
   }

@@ -116,7 +116,8 @@ function renderDetail(d: Detail): string {
   ];
   if (d.kb) lines.push('', 'Why:', `  ${d.kb.why.trim().split('\n').join('\n  ')}`, '', 'Fix:', ...d.kb.fix.map((f) => `  - ${f.trim().split('\n').join('\n    ')}`));
   if (d.evidence.length > 0) {
-    lines.push('', `Evidence (${Math.min(d.evidence.length, SHOWN_EVIDENCE)} of ${d.evidence.length}, newest first):`);
+    // Of a long incident only its first and last pieces are kept; evidenceCount counts them all.
+    lines.push('', `Evidence (${Math.min(d.evidence.length, SHOWN_EVIDENCE)} of ${Math.max(d.evidenceCount, d.evidence.length)}, newest first):`);
     for (const e of d.evidence.slice(0, SHOWN_EVIDENCE)) lines.push(`  ${when(new Date(e.ts).toISOString())}  ${e.kind.padEnd(8)}  ${e.message}`);
   }
   if (d.notifications && d.notifications.length > 0) {

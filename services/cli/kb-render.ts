@@ -176,6 +176,26 @@ export function renderEntryMarkdown(entry: KbEntry, kb?: KnowledgeBase): string 
     });
     out.push(`Supersedes ${others.join(', ')}: an occurrence of those for the same container becomes this entry's evidence.`, '');
   }
+  const linked = (ids: readonly string[]) =>
+    ids
+      .map((id) => {
+        const other = kb?.byId.get(id);
+        return other ? entryLink(other) : code(id);
+      })
+      .join(', ');
+  if (entry.consequenceOf && entry.consequenceOf.length > 0) {
+    out.push(
+      `A consequence of ${linked(entry.consequenceOf)}: an incident of this entry that begins while one of those is active for the same container (within the merge window, not before it began) is linked under it.`,
+      '',
+    );
+  }
+  if (entry.warningOf) {
+    out.push(`The warning of ${linked([entry.warningOf])}: its incident is that entry's incident for the same container, which that entry's signal, if it comes, joins and raises to its own severity.`, '');
+  }
+  const warnings = kb?.entries.filter((e) => e.warningOf === entry.id).map((e) => e.id) ?? [];
+  if (warnings.length > 0) out.push(`Warned of by ${linked(warnings)}: an incident of this entry for a container with such a warning is the warning's incident, raised.`, '');
+  const consequences = kb?.entries.filter((e) => e.consequenceOf?.includes(entry.id)).map((e) => e.id) ?? [];
+  if (consequences.length > 0) out.push(`Can cause ${linked(consequences)}: their incidents for the same container are linked under this entry's.`, '');
   if (entry.fixtures.positive.length > 0 || entry.fixtures.negative.length > 0) {
     out.push('## Real lines that prove it', '');
     out.push(

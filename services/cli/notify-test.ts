@@ -55,6 +55,7 @@ function testNotification(receiver: string, publicUrl: string, host: string, now
         resolved: null,
         url: `${publicUrl.replace(/\/+$/, '')}/`,
         changed: true,
+        consequences: [],
       },
     ],
     omitted: 0,

@@ -1,7 +1,7 @@
 /**
- * Reads Docker's JSON (the events stream, one object a line; an inspect answer) without ever holding a
- * whole document: a container's labels ride along in every event and inspect of it, and a label can
- * hold megabytes. Each line is compacted in one pass over its bytes, as they arrive, into a bounded
+ * Reads Docker's JSON (the events stream, one object a line; an inspect; a container list) without
+ * ever holding a whole document: a container's labels ride along in every event, inspect and list
+ * of it, and a label can hold megabytes. Each line is compacted in one pass over its bytes, as they arrive, into a bounded
  * JSON text for JSON.parse: every string is cut to MAX_STRING_BYTES, and once the text passed
  * MEMBERS_BUDGET, further members of one object (the event's attributes, the container's labels) are
  * dropped, except those the pipeline reads. Everything else survives however large that object.
@@ -14,15 +14,19 @@
 const MAX_STRING_BYTES = 6 * 4096 + 8;
 /** Bytes of compacted text past which the droppable object's members (but the kept ones) are dropped. */
 const MEMBERS_BUDGET = 256 * 1024;
-/** The compacted line's hard bound: the rest of an event or inspect fits many times over. */
+/** The compacted line's hard bound by default: the rest of an event or inspect fits many times over. */
 const MAX_LINE_BYTES = 1024 * 1024;
+/** The output buffer starts this large and doubles as a line needs it, up to the policy's bound. */
+const INITIAL_OUT_BYTES = 64 * 1024;
 
 /** Which object may lose members, and which of its members never do. */
 export interface CompactionPolicy {
-  /** Keys from the top-level object to the droppable one: `['Actor', 'Attributes']`. */
+  /** Keys from the top-level value to the droppable object: `['Actor', 'Attributes']`; `[]` stands for each element of an array. */
   droppable: readonly string[];
   /** Its members the pipeline reads. */
   kept: ReadonlySet<string>;
+  /** Bytes one compacted line may take; default MAX_LINE_BYTES. */
+  maxBytes?: number;
 }
 
 /** Docker events: the attributes (labels among them) may lose members, not those the classifier reads. */
@@ -35,6 +39,17 @@ export const EVENT_POLICY: CompactionPolicy = {
 export const INSPECT_POLICY: CompactionPolicy = {
   droppable: ['Config', 'Labels'],
   kept: new Set(['com.docker.compose.project', 'com.docker.compose.service']),
+};
+
+/**
+ * A container list (`GET /containers/json`): each container's labels may lose members (the
+ * collector reads ids, names, images and states from a list, labels from an inspect). Its bound
+ * fits some 10,000 containers.
+ */
+export const LIST_POLICY: CompactionPolicy = {
+  droppable: ['[]', 'Labels'],
+  kept: new Set(),
+  maxBytes: 64 * 1024 * 1024,
 };
 
 const QUOTE = 0x22;
@@ -58,7 +73,8 @@ export type CompactLine = { json: string } | { error: string };
 
 /** Splits a stream of Docker JSON into compacted lines; see the module comment. */
 export class CompactJsonReader {
-  private readonly out = Buffer.alloc(MAX_LINE_BYTES);
+  private out = Buffer.allocUnsafe(INITIAL_OUT_BYTES);
+  private readonly maxBytes: number;
   private readonly maxKeptKey: number;
   /** The key just read, when it may open an object of the policy's path. */
   private pathKey: string | undefined;
@@ -80,6 +96,7 @@ export class CompactJsonReader {
 
   constructor(private readonly policy: CompactionPolicy) {
     this.maxKeptKey = Math.max(0, ...[...policy.kept].map((key) => Buffer.byteLength(key)));
+    this.maxBytes = policy.maxBytes ?? MAX_LINE_BYTES;
   }
 
   /** Compacted lines completed by `chunk`. */
@@ -125,15 +142,27 @@ export class CompactJsonReader {
     return line ? [line] : [];
   }
 
+  /** Whether `bytes` more fit within the bound; the buffer grows to hold them. */
+  private room(bytes: number): boolean {
+    const needed = this.length + bytes;
+    if (needed > this.maxBytes) return false;
+    if (needed > this.out.length) {
+      const grown = Buffer.allocUnsafe(Math.min(this.maxBytes, Math.max(needed, 2 * this.out.length)));
+      this.out.copy(grown, 0, 0, this.length);
+      this.out = grown;
+    }
+    return true;
+  }
+
   private write(byte: number): void {
     if (this.skipDepth >= 0) return;
-    if (this.length === MAX_LINE_BYTES) this.overflow = true;
+    if (!this.room(1)) this.overflow = true;
     else this.out[this.length++] = byte;
   }
 
   private writeRun(chunk: Buffer, start: number, end: number): void {
     if (this.skipDepth >= 0 || start === end) return;
-    if (this.length + end - start > MAX_LINE_BYTES) this.overflow = true;
+    if (!this.room(end - start)) this.overflow = true;
     else this.length += chunk.copy(this.out, this.length, start, end);
   }
 
@@ -211,8 +240,9 @@ export class CompactJsonReader {
   private openContainer(object: boolean, parent: Container | undefined): void {
     const path = this.policy.droppable;
     const depth = this.stack.length;
-    const onPath = object && (parent === undefined || (parent.onPath && this.pathKey === path[depth - 1]));
-    this.stack.push({ object, onPath, droppable: onPath && depth === path.length, written: 0, expectKey: object });
+    // The top-level value, an element of an array on the path (`[]`), or a member under the path's next key.
+    const onPath = parent === undefined || (parent.onPath && (parent.object ? this.pathKey === path[depth - 1] : path[depth - 1] === '[]'));
+    this.stack.push({ object, onPath, droppable: object && onPath && depth === path.length, written: 0, expectKey: object });
     this.pathKey = undefined;
   }
 
@@ -233,7 +263,7 @@ export class CompactJsonReader {
   private take(): CompactLine | undefined {
     const empty = this.length === 0 && !this.overflow;
     const line: CompactLine = this.overflow
-      ? { error: `a Docker JSON line longer than ${MAX_LINE_BYTES} bytes once compacted` }
+      ? { error: `a Docker JSON line longer than ${this.maxBytes} bytes once compacted` }
       : this.stack.length > 0 || this.inString
         ? { error: 'an incomplete Docker JSON line' }
         : { json: this.out.toString('utf8', 0, this.length) };

@@ -25,6 +25,24 @@ export const collectorConfig = {
     .max(3600)
     .default(5)
     .describe('Seconds between memory readings of each running container with a memory limit (its cgroup); an OOM incident carries the last 10 minutes of them.'),
+  FINEPRINT_MEMORY_PRESSURE_PCT: z.coerce
+    .number()
+    .min(1)
+    .max(100)
+    .default(90)
+    .describe('Percent of its memory limit (usage without the inactive file cache) above which a container is under memory pressure: staying there for `FINEPRINT_MEMORY_PRESSURE_FOR`, or hitting its limit while there, files a `memory-pressure` warning that its OOM kill, if it comes, joins.'),
+  FINEPRINT_MEMORY_PRESSURE_FOR: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86_400)
+    .default(60)
+    .describe('Seconds a container must stay above `FINEPRINT_MEMORY_PRESSURE_PCT` of its memory limit before its `memory-pressure` warning is filed.'),
+  FINEPRINT_CGROUP_ROOT: z
+    .string()
+    .min(1)
+    .default('/sys/fs/cgroup')
+    .describe("Where the host's cgroup fs is mounted, for the memory readings; when it is not there (a collector in a container without it), they come from the Docker stats API instead."),
   FINEPRINT_AUDIT_ON_START: configFields.boolean
     .default(true)
     .describe('Audit each container when it starts (and all of them periodically) and keep its fine print as risks, never as incidents.'),
@@ -70,6 +88,8 @@ export function collectorOptions(config: CollectorConfig, logAccept: CollectorOp
     lastWords: { lines: config.FINEPRINT_LAST_WORDS_LINES, chars: config.FINEPRINT_LAST_WORDS_CHARS },
     probeIntervalMs: config.FINEPRINT_PROBE_INTERVAL * 1000,
     memoryIntervalMs: config.FINEPRINT_MEMORY_INTERVAL * 1000,
+    cgroupRoot: config.FINEPRINT_CGROUP_ROOT,
+    memoryPressure: { fraction: config.FINEPRINT_MEMORY_PRESSURE_PCT / 100, forMs: config.FINEPRINT_MEMORY_PRESSURE_FOR * 1000 },
     auditOnStart: config.FINEPRINT_AUDIT_ON_START,
     auditIntervalMs: config.FINEPRINT_AUDIT_INTERVAL * 1000,
   };

@@ -22,6 +22,10 @@ export interface CollectorOptions {
   probeIntervalMs?: number;
   /** Time between memory readings of containers with a memory limit, ms. Default 5000. */
   memoryIntervalMs?: number;
+  /** Where the host's cgroup fs is mounted (memory readings); without it they come from the Docker stats API. Default /sys/fs/cgroup. */
+  cgroupRoot?: string;
+  /** A container above this fraction of its memory limit for `pressureForMs` is under memory pressure. Default 0.9 for 60 s. */
+  memoryPressure?: { fraction: number; forMs: number };
   /** Audit each container that starts, and everything periodically (risk records). Default true. */
   auditOnStart?: boolean;
   /** Re-audit every running container and the daemon this often, ms (0: only after each connect). Default 1 h. */
@@ -55,11 +59,20 @@ export function createCollector(ctx: SourceContext, options: CollectorOptions): 
     });
     sources.push(logs);
   }
-  const kmsg: KmsgSource | undefined = enabled.has('kmsg')
-    ? createKmsgSource(ctx, { path: options.kmsgPath, backfill: options.kmsgBackfill ?? false })
-    : undefined;
   const memory: MemorySource | undefined = enabled.has('memory')
-    ? createMemorySource(ctx, options.memoryIntervalMs !== undefined ? { intervalMs: options.memoryIntervalMs } : {})
+    ? createMemorySource(ctx, {
+        ...(options.memoryIntervalMs !== undefined ? { intervalMs: options.memoryIntervalMs } : {}),
+        ...(options.cgroupRoot !== undefined ? { cgroupRoot: options.cgroupRoot } : {}),
+        ...(options.memoryPressure ? { pressureFraction: options.memoryPressure.fraction, pressureForMs: options.memoryPressure.forMs } : {}),
+      })
+    : undefined;
+  const kmsg: KmsgSource | undefined = enabled.has('kmsg')
+    ? createKmsgSource(ctx, {
+        path: options.kmsgPath,
+        backfill: options.kmsgBackfill ?? false,
+        // A global OOM names the containers using the most memory by their latest readings.
+        ...(memory ? { containerMemory: () => memory.latest() } : {}),
+      })
     : undefined;
   // Before docker-events: an OOM event asks it for the container's curve.
   if (memory) sources.push(memory);

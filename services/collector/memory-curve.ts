@@ -1,12 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type Docker from 'dockerode';
 import type { MemoryCurve } from '../../shared/memory-curve.js';
+import { DOCKER_TIMEOUT_MS } from './docker-api.js';
 
 /** One memory reading of a container: usage in bytes at a time (ms since epoch). */
 type MemoryPoint = MemoryCurve['points'][number];
 
-/** What one read of a container's memory cgroup gives. */
+/** What one read of a container's memory gives. */
 export interface CgroupMemoryReading {
+  /**
+   * Usage without the inactive file cache, which the kernel reclaims before it kills anything:
+   * what `docker stats` shows as usage.
+   */
   bytes: number;
   /** Bytes; undefined when unlimited. */
   limitBytes?: number;
@@ -32,25 +38,55 @@ function eventCount(events: string, key: string): number {
   return m ? Number(m[1]) : 0;
 }
 
+/** Usage minus `inactive_file` of a `memory.stat` text (absent: the usage), as `docker stats` computes it. */
+function workingSet(usage: number, stat: string | undefined): number {
+  const inactive = stat === undefined ? 0 : eventCount(stat, 'inactive_file');
+  return Math.max(0, usage - inactive);
+}
+
 /**
  * Reads a memory cgroup directory: cgroup v2 (`memory.current`, `memory.max`, `memory.events`)
- * when it has them, else v1 (`memory.usage_in_bytes`, `memory.limit_in_bytes`, `memory.failcnt`).
- * Rejects when the directory is gone (the container stopped) or unreadable.
+ * when it has them, else v1 (`memory.usage_in_bytes`, `memory.limit_in_bytes`, `memory.failcnt`),
+ * and `memory.stat` for the inactive file cache left out of the usage. Rejects when the directory is gone (the container stopped) or unreadable.
  */
 export async function readCgroupMemory(dir: string): Promise<CgroupMemoryReading> {
   const read = (file: string) => readFile(join(dir, file), 'utf8');
-  const current = await read('memory.current').catch((err: NodeJS.ErrnoException) => {
+  const absent = (err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined;
     throw err;
-  });
+  };
+  // Without it (or unreadable) the usage is kept whole: never a reason to lose the reading.
+  const stat = read('memory.stat').catch(() => undefined);
+  const current = await read('memory.current').catch(absent);
   if (current !== undefined) {
     const [max, events] = await Promise.all([read('memory.max'), read('memory.events')]);
     const limitBytes = limit(max);
-    return { bytes: Number(current.trim()), ...(limitBytes ? { limitBytes } : {}), limitHits: eventCount(events, 'max') + eventCount(events, 'high') };
+    return { bytes: workingSet(Number(current.trim()), await stat), ...(limitBytes ? { limitBytes } : {}), limitHits: eventCount(events, 'max') + eventCount(events, 'high') };
   }
   const [usage, max, failcnt] = await Promise.all([read('memory.usage_in_bytes'), read('memory.limit_in_bytes'), read('memory.failcnt')]);
   const limitBytes = limit(max);
-  return { bytes: Number(usage.trim()), ...(limitBytes ? { limitBytes } : {}), limitHits: Number(failcnt.trim()) };
+  return { bytes: workingSet(Number(usage.trim()), await stat), ...(limitBytes ? { limitBytes } : {}), limitHits: Number(failcnt.trim()) };
+}
+
+/** The part of the Engine API's stats answer read here (cgroup v1 and v2 hosts). */
+interface StatsMemory {
+  memory_stats?: { usage?: number; limit?: number; failcnt?: number; stats?: { inactive_file?: number; total_inactive_file?: number } };
+}
+
+/**
+ * Reads a container's memory from the Docker stats API (one sample, read-only), for a collector
+ * that cannot see the host's cgroup fs. The same numbers as its cgroup files, except that a cgroup
+ * v2 host reports no limit hits there (v1's `failcnt` it does). Undefined once the container stopped.
+ */
+export async function readDockerStatsMemory(docker: Docker, id: string): Promise<CgroupMemoryReading | undefined> {
+  // The typings omit the request options; dockerode passes abortSignal through as for every call.
+  const stats = docker.getContainer(id).stats as unknown as (opts: { stream: false; 'one-shot': true; abortSignal: AbortSignal }) => Promise<StatsMemory>;
+  const memory = (await stats.call(docker.getContainer(id), { stream: false, 'one-shot': true, abortSignal: AbortSignal.timeout(DOCKER_TIMEOUT_MS) })).memory_stats;
+  // A stopped container answers with empty memory stats.
+  if (!memory?.usage) return undefined;
+  const inactive = memory.stats?.inactive_file ?? memory.stats?.total_inactive_file ?? 0;
+  const limitBytes = memory.limit !== undefined ? limit(String(memory.limit)) : undefined;
+  return { bytes: Math.max(0, memory.usage - inactive), ...(limitBytes ? { limitBytes } : {}), limitHits: memory.failcnt ?? 0 };
 }
 
 /**

@@ -47,8 +47,7 @@ export async function startCollectorProcess(env: Environment = process.env): Pro
     },
   });
   let kafkaUp = false;
-  const forwarder = buffer.source('kafka', {
-    onInvalid: async (invalid) => log.warn({ count: invalid.length, reason: invalid[0]?.reason, origin: invalid[0]?.origin }, 'Skipped invalid records in the buffer.'),
+  const forwarder = buffer.storedSource('kafka', {
     onError: (error, retry) => {
       kafkaUp = false;
       metrics.errors.inc({ stage: 'sending', error_type: 'kafka' });

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type Admin, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type ICustomPartitioner, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from '../log.js';
 import { retryDelayMs } from '../transport.js';
 import type { KafkaSettings } from './config.js';
@@ -31,6 +31,31 @@ export function createKafka(brokers: string[], clientId: string, log: Logger): K
   });
 }
 
+/** Keys whose partition is remembered; past this the memory starts over (a fleet's containers come and go). */
+const REMEMBERED_KEYS = 100_000;
+
+/**
+ * kafkajs' default partitioner (murmur2 of the key, as the Java client: the same key lands on the
+ * same partition as before), remembering the partition of each key. kafkajs computes murmur2 with
+ * 64-bit Long objects, about a microsecond a message; the keys (host + container) repeat.
+ */
+export const rememberingPartitioner: ICustomPartitioner = () => {
+  const partitionOf = Partitioners.DefaultPartitioner();
+  const remembered = new Map<string, number>();
+  return (args) => {
+    const { topic, partitionMetadata, message } = args;
+    if (typeof message.key !== 'string' || (message.partition !== undefined && message.partition !== null)) return partitionOf(args);
+    const key = `${topic}/${partitionMetadata.length}/${message.key}`;
+    let partition = remembered.get(key);
+    if (partition === undefined) {
+      if (remembered.size >= REMEMBERED_KEYS) remembered.clear();
+      partition = partitionOf(args);
+      remembered.set(key, partition);
+    }
+    return partition;
+  };
+};
+
 /** A service's connection to Kafka, once the brokers answered and its topics exist. */
 export interface KafkaConnection {
   kafka: Kafka;
@@ -54,8 +79,8 @@ export async function connectKafka(config: KafkaSettings, clientId: string, log:
   for (let attempt = 0; ; attempt += 1) {
     signal?.throwIfAborted();
     const admin = kafka.admin();
-    // The partitioner named (kafkajs' default since 2.0), so kafkajs does not warn at every start.
-    const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    // A partitioner named (kafkajs' default since 2.0, remembered), so kafkajs does not warn at every start.
+    const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: rememberingPartitioner });
     try {
       await admin.connect();
       await ensureTopics(admin, topics, { partitions: config.FINEPRINT_KAFKA_PARTITIONS, retentionMs: config.FINEPRINT_KAFKA_RETENTION_HOURS * 3_600_000 });

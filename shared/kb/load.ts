@@ -5,7 +5,7 @@ import { FineprintError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { checkLinearity, describeSuperLinear, type LinearityVerdict } from '../regex-linearity.js';
 import { formatIssues } from '../zod-issues.js';
-import { KbEntry, type Match } from './schema.js';
+import { KbEntry, severityRank, type Match } from './schema.js';
 
 /** The knowledge base shipped with fineprint. */
 export const DEFAULT_KB_DIR = join(PACKAGE_ROOT, 'kb');
@@ -108,6 +108,43 @@ export function loadKnowledgeBase(dir: string = DEFAULT_KB_DIR): KnowledgeBase {
         throw new FineprintError('FP_KB_INVALID', `${entry.id}.yaml: supersedes.${index}: unknown entry "${other}"`);
       }
     }
+    assertConsequenceOf(entry, byId);
+    if (entry.warningOf !== undefined) {
+      const failure = byId.get(entry.warningOf);
+      if (!failure) throw new FineprintError('FP_KB_INVALID', `${entry.id}.yaml: warningOf: unknown entry "${entry.warningOf}"`);
+      if (severityRank(failure.severity) <= severityRank(entry.severity)) {
+        throw new FineprintError('FP_KB_INVALID', `${entry.id}.yaml: warningOf: "${failure.id}" is not more severe than this warning (${failure.severity} vs ${entry.severity})`);
+      }
+    }
   }
   return { entries: [...byId.values()], byId };
+}
+
+/**
+ * An entry's `consequenceOf` names other known entries, none that it supersedes or that supersedes
+ * it (those merge into one incident instead), and never leads back to itself: which of two linked
+ * incidents is the cause must be decided by the KB.
+ */
+function assertConsequenceOf(entry: KbEntry, byId: ReadonlyMap<string, KbEntry>): void {
+  for (const [index, causeId] of (entry.consequenceOf ?? []).entries()) {
+    const where = `${entry.id}.yaml: consequenceOf.${index}`;
+    const cause = byId.get(causeId);
+    if (!cause) throw new FineprintError('FP_KB_INVALID', `${where}: unknown entry "${causeId}"`);
+    if (cause.supersedes?.includes(entry.id) || entry.supersedes?.includes(causeId)) {
+      throw new FineprintError('FP_KB_INVALID', `${where}: "${causeId}" and "${entry.id}" supersede one another: their occurrences are one incident, not a cause and its consequence`);
+    }
+    const path = [entry.id, causeId];
+    const seen = new Set(path);
+    const visit = (id: string): void => {
+      for (const next of byId.get(id)?.consequenceOf ?? []) {
+        if (next === entry.id) throw new FineprintError('FP_KB_INVALID', `${where}: consequenceOf leads back to "${entry.id}" (${[...path, next].join(' -> ')})`);
+        if (seen.has(next)) continue;
+        seen.add(next);
+        path.push(next);
+        visit(next);
+        path.pop();
+      }
+    };
+    visit(causeId);
+  }
 }

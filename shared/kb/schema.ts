@@ -253,6 +253,18 @@ export const KbEntry = z
     resolveAfter: Duration.optional(),
     /** Entries whose occurrence for the same container this one replaces (a JVM OOM kill is jvm-heap, not oom-kill). */
     supersedes: z.array(z.string()).optional(),
+    /**
+     * The entry this one is the warning of (memory pressure before an OOM kill): its incidents are
+     * filed as that entry's for the same container, so that entry's signal, if it comes, joins the
+     * warning's incident and raises it to its own entry, title and severity (which must be higher).
+     */
+    warningOf: z.string().optional(),
+    /**
+     * Entries whose incidents often cause this one's (a crash loop after OOM kills): an incident of
+     * this entry that begins while one of theirs is active for the same container (within the merge
+     * window, and not before it began) is linked under it as its consequence.
+     */
+    consequenceOf: z.array(z.string()).optional(),
     /** Real lines proving the detectors; both lists may be empty only for an audit entry without detectors. */
     fixtures: z.object({ positive: z.array(Fixture), negative: z.array(Fixture) }).strict(),
   })

@@ -3,6 +3,7 @@
  * kernel OOM reports to their container (no I/O: the kmsg source feeds it). Shared with the
  * classifier (`fineprint classify` on pasted kernel lines) through containerIdsInCgroupPaths.
  */
+import { parseTaskDump, type OomTask } from './oom-tasks.js';
 
 /** One /dev/kmsg record: `prio,seq,ts_usec,flags[,...];message\n` plus ` KEY=value` lines. */
 export interface KmsgRecord {
@@ -147,7 +148,17 @@ export interface AttributedRecord {
   record: KmsgRecord;
   cgroupIds: string[];
   containerId?: string;
+  /**
+   * On the kill line of a global OOM report (the host's memory ran out, not a cgroup's): the
+   * processes of its task dump using the most memory, most first (empty when it had no dump).
+   */
+  globalOomTasks?: OomTask[];
 }
+
+/** The processes of a global OOM's task dump kept with its kill line. */
+export const GLOBAL_OOM_TASKS = 10;
+/** Lines that say an OOM report is a global one: a constraint other than a memcg's, or the host-wide kill. */
+const GLOBAL_OOM = /^oom-kill:constraint=CONSTRAINT_(?!MEMCG)|^Out of memory(?: \(oom_kill_allocating_task\))?: Kill/;
 
 /** The first line of an OOM report (`<comm> invoked oom-killer: gfp_mask=...`). */
 const REPORT_START = / invoked oom-killer: /;
@@ -205,6 +216,11 @@ export class OomReportAttributor {
   private releaseAll(): AttributedRecord[] {
     const container = this.reportContainer;
     const released = this.held.map((r) => (r.containerId || !container ? r : { ...r, containerId: container }));
+    const messages = released.map((r) => r.record.message);
+    const kill = [...released].reverse().find((r) => REPORT_END.test(r.record.message));
+    if (kill && messages.some((m) => GLOBAL_OOM.test(m))) {
+      kill.globalOomTasks = parseTaskDump(messages).sort((a, b) => b.rssPages - a.rssPages).slice(0, GLOBAL_OOM_TASKS);
+    }
     this.held = [];
     this.reportContainer = undefined;
     return released;

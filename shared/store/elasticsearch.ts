@@ -7,10 +7,12 @@ import { installIndices, storeNames, type StoreNames } from './elasticsearch/map
 import { activeOccurrences, getIncident, incidentFacets, searchIncidents, type ReadContext } from './elasticsearch/reads.js';
 import { refresh, unavailable } from './elasticsearch/requests.js';
 import { acknowledgeMutation, applyUpdates, mutateOne, resolveMutation, resolveQuietIncidents, type WriteContext } from './elasticsearch/writes.js';
-import { kbSearchTexts } from './incident-rules.js';
+import { DEFAULT_EVIDENCE_KEPT, kbSearchTexts } from './incident-rules.js';
 import { DEFAULT_REOPEN_WINDOW_MS, type ActiveOccurrence, type IncidentFacets, type IncidentPage, type IncidentQuery, type IncidentStore, type LifecycleOptions, type ResolveMark } from './index.js';
 import { dropRiskIncidents, ElasticsearchRiskStore } from './elasticsearch/risks.js';
 import { expireElasticsearch } from './elasticsearch/retention.js';
+import { incidentStats } from './elasticsearch/stats.js';
+import type { IncidentStats, StatsQuery } from './stats.js';
 import type { ExpiredCounts } from './retention.js';
 import { QUERY_BUDGET_MS, type QueryBudgetOptions } from './search-terms.js';
 
@@ -66,6 +68,7 @@ export class ElasticsearchIncidentStore implements IncidentStore {
       timeout: { requestTimeout },
       kbText: kbSearchTexts(options.kb),
       reopenWindowMs: options.reopenWindowMs ?? DEFAULT_REOPEN_WINDOW_MS,
+      evidenceKept: options.evidenceKept ?? DEFAULT_EVIDENCE_KEPT,
       queryBudgetMs: options.queryBudgetMs ?? QUERY_BUDGET_MS,
     };
     this.risks = new ElasticsearchRiskStore(client, this.names.risks, this.context.timeout, () => this.init());
@@ -164,6 +167,10 @@ export class ElasticsearchIncidentStore implements IncidentStore {
 
   async facets(query: IncidentQuery): Promise<IncidentFacets> {
     return this.run('facets', () => incidentFacets(this.context, query));
+  }
+
+  async stats(query: StatsQuery): Promise<IncidentStats> {
+    return this.run('stats', () => incidentStats(this.context, query, Date.now()));
   }
 
   async get(id: string): Promise<IncidentDetail | undefined> {

@@ -30,6 +30,17 @@ export function reopens(status: IncidentStatus, occurrenceKnown: boolean): boole
   return status === 'resolved' && !occurrenceKnown;
 }
 
+/**
+ * A signal more severe than its incident raises it: the incident takes the signal's entry, title and
+ * severity (the failure a warning warned of, see the KB's warningOf). A less severe one changes none of them.
+ */
+export function escalates(kept: Severity, incoming: Severity): boolean {
+  return severityRank(incoming) > severityRank(kept);
+}
+
+/** The SQL expression of a `severity` column's rank (severityRank), for stores that decide escalates() in SQL. */
+export const SEVERITY_RANK_SQL = `CASE severity ${SEVERITY_ORDER.map((s, i) => `WHEN '${s}' THEN ${i}`).join(' ')} END`;
+
 /** Only an open incident can be acknowledged (an acknowledged or resolved one stays as it is). */
 export function acknowledges(status: IncidentStatus): boolean {
   return status === 'open';
@@ -38,6 +49,15 @@ export function acknowledges(status: IncidentStatus): boolean {
 /** An open or acknowledged incident can be resolved (a resolved one keeps its first resolution). */
 export function resolves(status: IncidentStatus): boolean {
   return status !== 'resolved';
+}
+
+/**
+ * The `causedBy` a link update leaves on its consequence: the cause's id when both incidents are
+ * current (neither missing nor resolved) and not one and the same; else what it had. The latest link
+ * wins: a cause retracted into the entry that explains it hands its consequences over.
+ */
+export function linkedCause(kept: string | null, consequenceId: string | undefined, causeId: string | undefined): string | null {
+  return consequenceId === undefined || causeId === undefined || causeId === consequenceId ? kept : causeId;
 }
 
 /** Whether an unresolved incident last seen at `lastSeen` has been quiet for longer than its entry allows at `now`. */
@@ -131,4 +151,56 @@ export function severitiesOf(query: Pick<IncidentQuery, 'severity' | 'minSeverit
   if (query.severity === undefined && query.minSeverity === undefined) return undefined;
   const floor = query.minSeverity === undefined ? 0 : severityRank(query.minSeverity);
   return SEVERITY_ORDER.filter((s) => severityRank(s) >= floor && (query.severity === undefined || query.severity.includes(s)));
+}
+
+/** Pieces of evidence kept at each end of an incident by default: its first 20 and its last 20. */
+export const DEFAULT_EVIDENCE_KEPT = 20;
+
+/** A piece of evidence as far as the cap on an incident's evidence is concerned. */
+export interface EvidenceKey {
+  ts: number;
+  eventId: string;
+  occurrenceId: string;
+}
+
+/** Oldest first: time ascending, then event id ascending. */
+function oldestFirst(a: EvidenceKey, b: EvidenceKey): number {
+  return a.ts - b.ts || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
+}
+
+/** What filing one piece of evidence does to an incident's kept evidence. */
+export interface KeptEvidence {
+  /** Whether the piece is new to the incident: its evidence count grows by one. */
+  counts: boolean;
+  /** The pieces kept afterwards, oldest first: at most `perEnd` at each end. */
+  kept: EvidenceKey[];
+  /** Pieces no longer kept (the piece itself when it is not): their stored evidence goes. */
+  dropped: EvidenceKey[];
+}
+
+/**
+ * Files one piece of evidence into an incident that keeps `kept` (oldest first) of its `total`
+ * pieces: the first `perEnd` and the last `perEnd` are kept, the ones between are counted and
+ * dropped. A piece already kept is a replay. Once pieces have been dropped, a piece that sorts
+ * between the two ends is taken for a replay of a dropped one (every dropped piece sorts there for
+ * good: the ends only move outwards), so replays never count twice; the price is that a new piece
+ * arriving behind more than `perEnd` newer ones is not counted either.
+ */
+export function keepEvidence(kept: readonly EvidenceKey[], total: number, piece: EvidenceKey, perEnd: number): KeptEvidence {
+  if (kept.some((k) => k.eventId === piece.eventId)) return { counts: false, kept: [...kept], dropped: [] };
+  const firstEnd = kept[perEnd - 1];
+  const lastEnd = kept[kept.length - perEnd];
+  if (total > kept.length && firstEnd && lastEnd && oldestFirst(piece, firstEnd) > 0 && oldestFirst(piece, lastEnd) < 0) {
+    return { counts: false, kept: [...kept], dropped: [piece] };
+  }
+  const { kept: capped, dropped } = capEvidence([...kept, piece], perEnd);
+  return { counts: true, kept: capped, dropped };
+}
+
+/** The first `perEnd` and last `perEnd` of `pieces` (any order; one per event id), oldest first, and the rest. */
+export function capEvidence(pieces: readonly EvidenceKey[], perEnd: number): { kept: EvidenceKey[]; dropped: EvidenceKey[] } {
+  const byEvent = new Map(pieces.map((p) => [p.eventId, p]));
+  const sorted = [...byEvent.values()].sort(oldestFirst);
+  if (sorted.length <= 2 * perEnd) return { kept: sorted, dropped: [] };
+  return { kept: [...sorted.slice(0, perEnd), ...sorted.slice(sorted.length - perEnd)], dropped: sorted.slice(perEnd, sorted.length - perEnd) };
 }

@@ -3,6 +3,7 @@ import type { Incident, IncidentDetail, IncidentUpdate, LifecycleMark } from '..
 import type { RiskStore } from '../risk.js';
 import type { Silence } from '../silence.js';
 import type { ExpiredCounts } from './retention.js';
+import type { IncidentStats, StatsQuery } from './stats.js';
 import { IncidentStatus } from '../incident.js';
 import { Severity } from '../kb/schema.js';
 import { MAX_SEARCH_TERMS, MIN_TERM_LENGTH, QUERY_BUDGET_MS } from './search-terms.js';
@@ -11,7 +12,7 @@ import { SEARCHED_EVIDENCE, SEARCHED_MESSAGE_CHARS } from './incident-rules.js';
 export const MAX_PAGE = 500;
 export const DEFAULT_PAGE = 50;
 
-const timeParam = z.union([z.iso.datetime({ offset: true }), z.string().regex(/^\d{10,13}$/)]).transform((v) =>
+export const timeParam = z.union([z.iso.datetime({ offset: true }), z.string().regex(/^\d{10,13}$/)]).transform((v) =>
   /^\d+$/.test(v) ? (v.length <= 10 ? Number(v) * 1000 : Number(v)) : Date.parse(v),
 );
 
@@ -142,6 +143,8 @@ export interface LifecycleOptions {
    * resolved re-opens it; later, it starts a new incident. Default 1 h.
    */
   reopenWindowMs?: number;
+  /** Pieces of evidence kept at each end of an incident (keepEvidence); the ones between are counted only. Default DEFAULT_EVIDENCE_KEPT. */
+  evidenceKept?: number;
 }
 
 export const DEFAULT_REOPEN_WINDOW_MS = 3_600_000;
@@ -170,6 +173,8 @@ export interface IncidentStore {
   search(query: IncidentQuery): Promise<IncidentPage>;
   /** Counts by KB entry, host, severity, status and container, and a histogram over time, of what `query` matches. */
   facets(query: IncidentQuery): Promise<IncidentFacets>;
+  /** Counts, mean times to acknowledge and resolve, and repeat offenders of the incidents first seen in a range (shared/store/stats.ts). */
+  stats(query: StatsQuery): Promise<IncidentStats>;
   get(id: string): Promise<IncidentDetail | undefined>;
   /**
    * Deletes for good, with their evidence, the incidents resolved more than `retentionMs` before

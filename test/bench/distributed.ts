@@ -12,6 +12,7 @@
 // Every wait is bounded: a stalled stage ends the measurement with what arrived, never a hang.
 import { Client } from '@elastic/elasticsearch';
 import { readFileSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { EmbeddedQueue } from '../../shared/embedded-queue.js';
@@ -43,6 +44,8 @@ export interface PipelineResult {
   /** Seconds until the classifier had classified every event. */
   classifiedAfterS: number;
   stalled: boolean;
+  /** 1-minute load average of the machine at the start and the end of the measurement. */
+  loadAverage: string;
 }
 
 export interface DistributedResult {
@@ -148,6 +151,7 @@ async function pipelineThroughput(run: string, roles: { api: RunningFineprint; c
   const brokers = (env.FINEPRINT_KAFKA_BROKERS ?? '').split(',');
   const deadlineMs = 120_000 + events; // 1 ms an event beyond two minutes: 20x slower than the target.
 
+  const loadAtStart = loadavg()[0] as number;
   const baselinePerSecond = await kafkaBaseline(brokers, `${env.FINEPRINT_KAFKA_TOPIC_PREFIX}.baseline`, Number(env.FINEPRINT_KAFKA_PARTITIONS), records, deadlineMs);
   process.stderr.write(`kafka baseline: ${Math.round(baselinePerSecond)} events/s\n`);
 
@@ -216,6 +220,7 @@ async function pipelineThroughput(run: string, roles: { api: RunningFineprint; c
     lost: Math.max(0, events - mine) + Math.max(0, matching - stored),
     classifiedAfterS: classifiedAt ? (classifiedAt - started) / 1000 : NaN,
     stalled,
+    loadAverage: `${loadAtStart.toFixed(1)} -> ${(loadavg()[0] as number).toFixed(1)}`,
   };
 }
 

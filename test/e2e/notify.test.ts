@@ -9,7 +9,7 @@ import type { DeliveryStatus } from '../../shared/notification.js';
 import { removeContainers, runContainer, testDocker, waitFor } from '../support/docker.js';
 import { incidentsOf, startFineprint, startRole, tempDataDir, TEST_TOKEN, type RunningFineprint } from '../support/fineprint.js';
 import { startReceiver, type Arrival, type TestReceiver } from '../support/receivers.js';
-import { oomKill } from '../support/scenarios.js';
+import { ALLOCATE, classifiedWhatWasRead, oomKill } from '../support/scenarios.js';
 import { distributedEnv } from '../support/services.js';
 
 const docker = testDocker();
@@ -72,7 +72,10 @@ describe('every receiver type, through the real API', () => {
         { name: 'pager', type: 'pagerduty', routing_key: ROUTING_KEY, url: r.pagerduty.url, ...fast },
         { name: 'am', type: 'alertmanager', url: ALERTMANAGER_URL, ...fast },
       ],
-      routes: [{ receivers: ['hook', 'chat', 'pager', 'am'], kb: 'oom-kill', group_by: ['kb', 'container'], group_interval: '1s' }],
+      routes: [
+        { receivers: ['hook', 'chat', 'pager', 'am'], kb: 'oom-kill', group_by: ['kb', 'container'], group_interval: '1s' },
+        { receivers: ['hook'], kb: 'crash-loop', group_by: ['kb', 'container'], group_wait: '0s', group_interval: '1s' },
+      ],
     });
     fp = await startFineprint({ FINEPRINT_NOTIFY_CONFIG: file }, dir);
   });
@@ -123,6 +126,44 @@ describe('every receiver type, through the real API', () => {
     // Figure for the issue (the benchmark measures it properly): OOM kill filed -> webhook receiver.
     const trigger = r.webhook.accepted().find((a) => changedIds(a).includes(incident.id))!;
     console.log(`notify: OOM kill ${incident.firstSeen} -> webhook receiver after ${trigger.at - Date.parse(incident.firstSeen)} ms`);
+  });
+
+  it('a crash loop of OOM kills pages once: the OOM kill names the crash loop, told on its own only once the OOM kill is resolved', async () => {
+    const name = `${PREFIX}loop`;
+    await runContainer(docker, { name, restart: { name: 'on-failure', maximumRetryCount: 3 }, cmd: ALLOCATE, memory: 32 * 1024 * 1024 });
+    const [cause, consequence] = await waitFor(
+      async () => {
+        const filed = await incidentsOf(fp.url, { container: name });
+        const [oom, loop] = [filed.find((i) => i.kbId === 'oom-kill'), filed.find((i) => i.kbId === 'crash-loop')];
+        return oom && loop?.causedBy === oom.id ? ([oom, loop] as const) : undefined;
+      },
+      60_000,
+      `an oom-kill and a crash-loop linked under it for ${name}`,
+    );
+    // Restarts over and filed: no later OOM kill re-opens the cause once it is resolved.
+    await waitFor(
+      async () => {
+        const state = await docker.getContainer(name).inspect();
+        return state.RestartCount === 3 && state.State.Status === 'exited' ? true : undefined;
+      },
+      60_000,
+      `${name} to stop restarting`,
+    );
+    await classifiedWhatWasRead(fp.url);
+    expect((await post(fp.url, `/api/v1/incidents/${cause.id}/resolve`, {})).status).toBe(200);
+    const resolvedAt = Date.parse((await detail(fp.url, cause.id)).resolved!.at);
+    const [told] = await waitFor(async () => {
+      const deliveries = (await detail(fp.url, consequence.id)).notifications;
+      return deliveries.length > 0 && deliveries.every((d) => d.state === 'sent') ? deliveries : undefined;
+    }, 30_000, 'the crash loop told once its cause is resolved');
+    expect(webhookEvents(r.webhook, consequence.id)).toEqual(['trigger']);
+    expect(Date.parse(told!.sentAt!)).toBeGreaterThanOrEqual(resolvedAt);
+    // The cause paged once; its next notification, the resolve, names the crash loop.
+    const events = webhookEvents(r.webhook, cause.id);
+    expect([events[0], events.at(-1)]).toEqual(['trigger', 'resolve']);
+    type Listed = { id: string; consequences: Array<{ id: string }> };
+    const resolve = r.webhook.accepted().find((a) => changedIds(a).includes(cause.id) && (a.json as { event: string }).event === 'resolve')!;
+    expect((resolve.json as { incidents: Listed[] }).incidents.find((i) => i.id === cause.id)!.consequences.map((c) => c.id)).toEqual([consequence.id]);
   });
 
   it('a silence suppresses notifications; the incident is still recorded and searchable', async () => {

@@ -1,16 +1,18 @@
 // The page in a real headless Chromium (Debian's, scripts/services/chromium.sh) against the real
 // all-in-one on the test dockerd: signing in once per browser, the containers view, the incident
 // list (search, facets, several severities, most severe first) keeping itself current, an incident
-// filed by a real OOM kill, acknowledging and silencing it, the silences view, a read-only token,
+// filed by a real OOM kill, a crash loop of OOM kills shown under its OOM kill and linked both ways,
+// acknowledging and silencing it, the silences view, a read-only token,
 // attacker-controlled text rendered as text only, a phone's width and the system's dark mode.
-// Screenshots (desktop and 390 px) go to docs/screenshots/, where the README and docs/api.md show them.
+// The stats view of the same incidents. Screenshots (desktop and 390 px) go to docs/screenshots/, where the README and docs/api.md show them.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../../shared/incident.js';
 import type { Silence } from '../../shared/silence.js';
-import { removeContainers, runContainer, testDocker } from '../support/docker.js';
+import type { IncidentStats } from '../../shared/store/stats.js';
+import { removeContainers, runContainer, testDocker, waitFor } from '../support/docker.js';
 import { api, incidentDetail, incidentsOf, REPO_ROOT, startFineprint, TEST_TOKEN, type RunningFineprint } from '../support/fineprint.js';
 import { ALLOCATE, onlyIncident } from '../support/scenarios.js';
 
@@ -27,6 +29,8 @@ const EVIL = `${PREFIX}evil`;
 const CRASH = `${PREFIX}crash`;
 const LATE = `${PREFIX}late`;
 const JVM = `${PREFIX}jvm`;
+/** OOM-killed at every start under a restart policy: a crash loop that is a consequence of the OOM kills. */
+const LOOP = `${PREFIX}oom-loop`;
 const MB = 1024 * 1024;
 const READ_TOKEN = 'e2e-read-token-0123456789abcdef';
 /** A zone an hour off UTC in winter: times on the page must name it, and show UTC on hover. */
@@ -44,6 +48,8 @@ let admin: BrowserContext;
 let page: Page;
 let oom: Incident;
 let evil: Incident;
+let loopCause: Incident;
+let loopConsequence: Incident;
 const dialogs: string[] = [];
 
 async function screenshot(p: Page, name: string, fullPage = true): Promise<void> {
@@ -89,10 +95,26 @@ beforeAll(async () => {
   // A real OOM kill, a crash loop (restarts), and a container whose log line and labels carry markup (disk-full evidence).
   await runContainer(docker, { name: OOM, cmd: ALLOCATE, memory: 32 * MB });
   await runContainer(docker, { name: CRASH, restart: { name: 'on-failure', maximumRetryCount: 3 }, cmd: ['sh', '-c', 'echo starting; exit 3'] });
+  await runContainer(docker, { name: LOOP, restart: { name: 'on-failure', maximumRetryCount: 3 }, cmd: ALLOCATE, memory: 32 * MB });
   // A low-severity incident: a JDK tool missing from the image.
   await runContainer(docker, { name: JVM, cmd: ['sh', '-c', "echo 'sh: jstack: not found'; sleep 300"] });
   await runContainer(docker, { name: EVIL, labels: { 'com.example.note': EVIL_LABEL }, cmd: ['sh', '-c', `echo '${EVIL_LINE.replace(/'/g, `'"'"'`)}'; sleep 300`] });
-  [oom, evil] = await Promise.all([onlyIncident(fp.url, OOM, 'oom-kill'), onlyIncident(fp.url, EVIL, 'disk-full'), onlyIncident(fp.url, CRASH, 'crash-loop', 60_000), onlyIncident(fp.url, JVM, 'jvm-debug-tools')]);
+  const loopIncidents = waitFor(
+    async () => {
+      const filed = await incidentsOf(fp.url, { container: LOOP });
+      const [cause, consequence] = [filed.find((i) => i.kbId === 'oom-kill'), filed.find((i) => i.kbId === 'crash-loop')];
+      return cause && consequence?.causedBy ? ([cause, consequence] as const) : undefined;
+    },
+    60_000,
+    `an oom-kill and a crash-loop linked under it for ${LOOP}`,
+  );
+  [oom, evil, , , [loopCause, loopConsequence]] = await Promise.all([
+    onlyIncident(fp.url, OOM, 'oom-kill'),
+    onlyIncident(fp.url, EVIL, 'disk-full'),
+    onlyIncident(fp.url, CRASH, 'crash-loop', 60_000),
+    onlyIncident(fp.url, JVM, 'jvm-debug-tools'),
+    loopIncidents,
+  ]);
 
   browser = await chromium.launch({
     executablePath,
@@ -152,7 +174,8 @@ describe('the page in headless Chromium', () => {
   it('lists incidents most severe first, then most recent, with the open count in the tab title', async () => {
     await page.goto(`${fp.url}/#/incidents`);
     await expect.poll(() => listedContainers()).toEqual(expect.arrayContaining([OOM, EVIL, CRASH]));
-    const ids = await page.locator('table.incidents tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id ?? ''));
+    // Consequences sit under their cause, whatever their own severity: the order is of the others.
+    const ids = await page.locator('table.incidents tbody tr:not(.consequence)').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id ?? ''));
     const byId = new Map((await incidentsOf(fp.url, {})).map((i) => [i.id, i]));
     const listed = ids.map((id) => byId.get(id)).filter((i): i is Incident => i !== undefined);
     expect(listed.length).toBe(ids.length);
@@ -166,6 +189,42 @@ describe('the page in headless Chromium', () => {
     expect(open.total).toBeGreaterThan(0);
     await expect.poll(() => page.title(), { timeout: 10_000 }).toBe(`(${open.total}) Incidents · fineprint`);
     await screenshot(page, 'incidents', false);
+  });
+
+  it('shows a crash loop of OOM kills under its OOM kill, not as a row of its own, and links the two both ways', async () => {
+    // The API: the consequence names its cause, the cause lists its consequences.
+    expect(loopConsequence.causedBy).toBe(loopCause.id);
+    expect(loopCause.causedBy).toBeNull();
+    const causeDetail = await incidentDetail(fp.url, loopCause.id);
+    expect(causeDetail.consequences).toEqual([{ id: loopConsequence.id, kbId: 'crash-loop', title: loopConsequence.title }]);
+    expect((await incidentDetail(fp.url, loopConsequence.id)).cause).toEqual({ id: loopCause.id, kbId: 'oom-kill', title: loopCause.title });
+
+    // The list: the crash loop is the row right under the OOM kill, indented, in either order of sorting.
+    for (const view of ['#/incidents', '#/incidents?sort=recent']) {
+      await page.goto(`${fp.url}/${view}`);
+      const causeRow = page.locator(`table.incidents tbody tr[data-id="${loopCause.id}"]`);
+      await causeRow.waitFor();
+      expect(await causeRow.getAttribute('class')).not.toContain('consequence');
+      expect(await page.locator(`tr[data-id="${loopCause.id}"] + tr`).getAttribute('data-id'), view).toBe(loopConsequence.id);
+      expect(await page.locator(`tr.consequence[data-id="${loopConsequence.id}"] a.caused-by`).getAttribute('href')).toBe(`#/incidents/${loopCause.id}`);
+      const indent = async (id: string) => (await page.locator(`tr[data-id="${id}"] a.title`).boundingBox())?.x ?? 0;
+      expect(await indent(loopConsequence.id)).toBeGreaterThan(await indent(loopCause.id));
+    }
+
+    // The cause's page lists its consequence; the consequence's page links back to its cause.
+    await page.goto(`${fp.url}/#/incidents/${loopCause.id}`);
+    const consequenceLink = page.locator(`header.incident ul.consequences a[href="#/incidents/${loopConsequence.id}"]`);
+    await consequenceLink.waitFor();
+    expect(await consequenceLink.textContent()).toBe(loopConsequence.title);
+    await consequenceLink.click();
+    const causeLink = page.locator('header.incident dt:has-text("Caused by") + dd a');
+    await causeLink.waitFor();
+    expect(await causeLink.getAttribute('href')).toBe(`#/incidents/${loopCause.id}`);
+    expect(await causeLink.textContent()).toBe(loopCause.title);
+    await screenshot(page, 'incident-consequence', false);
+    // Back to the list, where the next test filters.
+    await page.goto(`${fp.url}/#/incidents`);
+    await page.locator('table.incidents').waitFor();
   });
 
   it('filters by several severities at once and by "medium or worse"', async () => {
@@ -311,6 +370,33 @@ describe('the page in headless Chromium', () => {
     expect((await api<{ silences: Silence[] }>(fp.url, '/api/v1/silences')).silences.some((s) => s.comment === 'page test maintenance')).toBe(false);
   });
 
+  it('shows the stats of the last 7 days: per KB entry, image and host, mean times to acknowledge and resolve, repeat offenders', async () => {
+    // A read token may ask for them.
+    const stats = await api<IncidentStats>(fp.url, '/api/v1/stats', READ_TOKEN);
+    expect(Date.parse(stats.to) - Date.parse(stats.from)).toBe(7 * 86_400_000);
+    expect(stats.kb.find((k) => k.value === 'oom-kill')?.count).toBeGreaterThanOrEqual(2);
+    expect(stats.offenders.map((o) => o.container)).toContain(LOOP);
+    // The OOM kill was acknowledged above.
+    expect(stats.timeToAcknowledge.incidents).toBeGreaterThanOrEqual(1);
+
+    await page.getByRole('link', { name: 'Stats', exact: true }).click();
+    await page.locator('.stats-totals .total').waitFor();
+    expect(await page.locator('.stats-totals .total').textContent()).toBe(String(stats.total));
+    expect(await page.locator('.stats-totals .mtta').textContent()).toMatch(new RegExp(` over ${stats.timeToAcknowledge.incidents} acknowledged$`));
+    const count = (section: string, value: string) => page.locator(`.stats-${section} tr[data-value="${value}"] td.count`).textContent();
+    expect(await count('kb', 'oom-kill')).toBe(String(stats.kb.find((k) => k.value === 'oom-kill')?.count));
+    expect(await count('image', stats.image[0]?.value ?? '')).toBe(String(stats.image[0]?.count));
+    expect(await count('host', stats.host[0]?.value ?? '')).toBe(String(stats.host[0]?.count));
+    expect(await page.locator('.stats-offenders tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.container))).toEqual(
+      stats.offenders.map((o) => o.container),
+    );
+    await screenshot(page, 'stats');
+    // A count leads to the incidents it counts.
+    await page.locator('.stats-kb tr[data-value="oom-kill"] a').click();
+    await expect.poll(() => page.evaluate(() => location.hash)).toContain('kb=oom-kill');
+    await expect.poll(() => listedContainers()).toContain(OOM);
+  });
+
   it('renders <script> and <img onerror> from a log line and a label as text and runs none of it', async () => {
     await page.goto(`${fp.url}/#/incidents?q=${encodeURIComponent('space')}`);
     await expect.poll(() => listedContainers()).toContain(EVIL);
@@ -387,6 +473,7 @@ describe('the page in headless Chromium', () => {
       [`#/incidents/${evil.id}`, '.timeline', null],
       ['#/silences', 'tr.silence', 'silences-390'],
       ['#/risks', '.risk-subject', 'risks-390'],
+      ['#/stats', '.stats-totals', 'stats-390'],
       ['#/kb', '.kb-list li', null],
       ['#/kb/oom-kill', '.kb .why', null],
     ] as const) {

@@ -46,8 +46,9 @@ beforeAll(async () => {
       routes: [{ receivers: ['hook'], group_by: ['kb', 'container'], group_interval: '1s' }],
     }),
   );
-  // The most talkative level: a secret in any log line must show there.
-  fp = await startFineprint({ FINEPRINT_NOTIFY_CONFIG: notifyConfig, FINEPRINT_LOG_LEVEL: 'debug' }, dir);
+  // The most talkative level: a secret in any log line must show there. Every case line kept as
+  // evidence (50 at each end of the incident), so that each is looked at.
+  fp = await startFineprint({ FINEPRINT_NOTIFY_CONFIG: notifyConfig, FINEPRINT_LOG_LEVEL: 'debug', FINEPRINT_EVIDENCE_KEPT: '50' }, dir);
 
   // Each case: a label, an argument (after the script: "$@"), and a log line with its newlines made
   // spaces (a log line is one line); then the container runs out of memory. A case found only as a

@@ -1,7 +1,10 @@
 // Faults of the distributed mode: each role killed with SIGKILL mid-stream, the Kafka broker down
 // for 30 s, Elasticsearch down for 60 s, the collector's buffer disk full, garbage on every topic. After each, every OOM kill caused
 // is exactly one incident of count 1 with one `die` (nothing lost, nothing doubled), and every bad
-// record is on the dead-letter topic with its reason.
+// record is on the dead-letter topic with its reason. Last, two more API replicas with a webhook
+// receiver: the one holding the notification lease is killed while an OOM kill waits out its
+// group_wait, and the webhook gets that notification exactly once, from the other.
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEAD_LETTER_REASON_HEADER } from '../../shared/kafka/consume.js';
@@ -9,8 +12,9 @@ import { topicNames } from '../../shared/kafka/topics.js';
 import { RECORD_VERSION, type CollectorRecord } from '../../shared/event.js';
 import { mountSmallDisk, saysDiskFull } from '../support/disk.js';
 import { removeContainers, testDocker, waitFor } from '../support/docker.js';
-import { incidentsOf, startRole, type Role, type RunningFineprint } from '../support/fineprint.js';
+import { incidentDetail, incidentsOf, startRole, type Role, type RunningFineprint } from '../support/fineprint.js';
 import { produceRaw, readTopic } from '../support/kafka.js';
+import { startReceiver } from '../support/receivers.js';
 import { expectOneOomEach, oomKill } from '../support/scenarios.js';
 import { distributedEnv, service, startPipeline } from '../support/services.js';
 
@@ -72,10 +76,17 @@ describe('a backend down for a while loses nothing and doubles nothing', () => {
     const stoppedAt = Date.now();
     const during = names('es-down', 2);
     for (const name of during) await oomKill(docker, name);
-    // The API answers meanwhile and says what is wrong.
-    const health = await fetch(`${api()}/healthz`);
-    expect(health.status).toBe(503);
-    expect(JSON.stringify(await health.json())).toMatch(/elasticsearch/);
+    // The API answers meanwhile and, from its next background check on, says what is wrong.
+    const health = await waitFor(
+      async () => {
+        const res = await fetch(`${api()}/healthz`);
+        return res.status === 503 ? JSON.stringify(await res.json()) : undefined;
+      },
+      30_000,
+      '/healthz to report Elasticsearch down',
+      500,
+    );
+    expect(health).toMatch(/"elasticsearch":\{"ok":false/);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, 60_000 - (Date.now() - stoppedAt))));
     service('elasticsearch', 'start');
     await expectOneOomEach(api(), during, { host: 'host-a', timeoutMs: 180_000 });
@@ -162,5 +173,58 @@ describe('bad records on every topic are dead-lettered with a reason, nothing el
     expect(dead.find((r) => r.key === 'bad/oversized')?.headers[DEAD_LETTER_REASON_HEADER]).toMatch(/message|too (big|long)|16384/i);
     // Kept as they were, byte for byte.
     expect(dead.find((r) => r.key === 'bad/oversized')?.value.toString('utf8')).toBe(oversized);
+  });
+});
+
+describe('notifications survive the loss of the API replica that delivers them', () => {
+  it('the lease holder killed with SIGKILL while an OOM kill waits out its group_wait: the webhook gets it exactly once', async () => {
+    const SECRET = 'fault-test-webhook-secret-0123';
+    const hook = await startReceiver('webhook', { secret: SECRET });
+    const config = path.join(roles.api?.dataDir ?? '', 'notify.json');
+    // One group per container: incidents of earlier cases, caught up at the first lease, go to groups of their own.
+    writeFileSync(
+      config,
+      JSON.stringify({
+        receivers: [{ name: 'hook', type: 'webhook', url: hook.url, secret: SECRET, timeout: '1s' }],
+        routes: [{ receivers: ['hook'], kb: 'oom-kill', group_by: ['container'], group_wait: '4s' }],
+      }),
+    );
+    const notifying = { ...env, FINEPRINT_NOTIFY_CONFIG: config, FINEPRINT_NOTIFY_LEASE: '2s', FINEPRINT_NOTIFY_POLL: '200ms' };
+    const replicas = await Promise.all([startRole('api', notifying), startRole('api', notifying)]);
+    try {
+      const holds = async (r: RunningFineprint) => /^fineprint_notifier_lease_held 1$/m.test(await (await fetch(`${r.url}/metrics`)).text());
+      const holder = await waitFor(async () => (await Promise.all(replicas.map(holds))).map((held, i) => (held ? replicas[i] : undefined)).find(Boolean), 30_000, 'a replica to take the notification lease');
+      const survivor = replicas.find((r) => r !== holder) as RunningFineprint;
+
+      const [name] = names('lease-holder-kill', 1) as [string];
+      await oomKill(docker, name);
+      const incident = await waitFor(async () => (await incidentsOf(survivor.url, { container: name, kb: 'oom-kill' }))[0], 60_000, `the oom-kill incident of ${name}`, 100);
+      // The holder has it in a group (its poll), in Elasticsearch, waiting out group_wait.
+      const members = `${env.FINEPRINT_ELASTICSEARCH_URL}/${env.FINEPRINT_ELASTICSEARCH_INDEX_PREFIX}-notify/_search?q=kind:member%20AND%20incident:${encodeURIComponent(`"${incident.id}"`)}`;
+      await waitFor(async () => (((await (await fetch(members)).json()) as { hits: { hits: unknown[] } }).hits.hits.length > 0 ? true : undefined), 10_000, 'the incident grouped by the lease holder', 50);
+      const forIncident = () => hook.accepted().filter((a) => (a.json as { incidents: Array<{ id: string }> }).incidents.some((i) => i.id === incident.id));
+      expect(forIncident(), 'nothing sent before group_wait ran out').toEqual([]);
+      await holder.kill();
+      const killedAt = Date.now();
+
+      const [arrival] = await waitFor(async () => (forIncident().length > 0 ? forIncident() : undefined), 30_000, 'the notification from the replica that took over', 50);
+      process.stdout.write(`notification of ${name} arrived ${arrival!.at - killedAt} ms after the lease holder was killed (lease 2 s, group_wait 4 s)\n`);
+      expect(arrival!.problems).toEqual([]);
+      expect(arrival!.json).toMatchObject({ event: 'trigger', incidents: [{ id: incident.id, container: { name } }] });
+      // Settled: the survivor recorded it as sent, and nothing else is queued for it.
+      const deliveries = await waitFor(
+        async () => {
+          const { notifications } = (await incidentDetail(survivor.url, incident.id)) as unknown as { notifications: Array<{ state: string; event: string }> };
+          return notifications.length > 0 && notifications.every((n) => n.state !== 'pending') ? notifications : undefined;
+        },
+        10_000,
+        'the delivery recorded as sent',
+      );
+      expect(deliveries.map((d) => [d.event, d.state])).toEqual([['trigger', 'sent']]);
+      expect(forIncident()).toHaveLength(1);
+    } finally {
+      for (const replica of replicas) await replica.stop();
+      await hook.close();
+    }
   });
 });

@@ -18,9 +18,9 @@ const READ_TOKEN = `read-${randomBytes(12).toString('hex')}`;
 /** The all-in-one's alert target (kill -> notification, p99), as `npm run bench` holds it. */
 const ALERT_TARGET_MS = 1000;
 /**
- * /healthz while the host is hostile: 99 in 100 answers within P99, none slower than WORST (the
- * goal is every answer under 100 ms; on 2 cores busy with the hostile containers, the suite's
- * Docker engine and the search hammer, the measured p99 is 100-140 ms).
+ * /healthz while the host is hostile: 99 in 100 answers within P99, none slower than WORST. The goal
+ * is every answer under 100 ms, which 2 cores under this load cannot give even to a server that does
+ * nothing: the test polls such a bare server alike and prints its figures beside fineprint's.
  */
 const HEALTH_P99_MS = 250;
 const HEALTH_WORST_MS = 500;
@@ -113,7 +113,7 @@ function loop(once: () => Promise<void>, pauseMs: number, limit: number): Poller
  * answers, Docker calls) never delays a measurement. Its first request only warms the HTTP client up
  * (connection set-up and the client's own lazy loading) and is not counted.
  */
-function pollHealth(url: string): Poller {
+function pollHealth(url: string, into: { ms: number; status: number }[]): Poller {
   const script = `
     const url = process.argv[1];
     await fetch(url).then((res) => res.arrayBuffer()).catch(() => undefined);
@@ -130,7 +130,7 @@ function pollHealth(url: string): Poller {
   child.stdout.on('data', (chunk: Buffer) => {
     const lines = (pending + chunk.toString()).split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines) if (line) health.push(JSON.parse(line) as { ms: number; status: number });
+    for (const line of lines) if (line) into.push(JSON.parse(line) as { ms: number; status: number });
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
@@ -141,13 +141,45 @@ function pollHealth(url: string): Poller {
   };
 }
 
+/**
+ * A Node HTTP server that answers every request at once, in a process of its own: polled like
+ * fineprint, it shows what the machine's scheduling alone costs an answer meanwhile.
+ */
+async function startBareServer(): Promise<{ url: string; stop(): Promise<void> }> {
+  const script = `const server = require('node:http').createServer((_req, res) => res.end('{"status":"ok"}'));
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`the bare server exited with ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The answers' 99th percentile and slowest, in ms. */
+function latencies(answers: readonly { ms: number }[]): { p99: number; slowest: number } {
+  const times = answers.map((a) => a.ms).sort((a, b) => a - b);
+  return { p99: times[Math.floor(times.length * 0.99)] ?? Infinity, slowest: times.at(-1) ?? Infinity };
+}
+
 let fp: RunningFineprint;
 let leg: NotificationLeg;
 /** Every /healthz answer from the start of the hostile load: time taken and status (0: no answer). */
 const health: { ms: number; status: number }[] = [];
 /** Every answer the search hammer got. */
 const searches: { status: number; code?: string }[] = [];
+/** Every answer of the bare server, polled alike over the same time. */
+const bareHealth: { ms: number; status: number }[] = [];
+let bare: Awaited<ReturnType<typeof startBareServer>> | undefined;
 let healthPoller: Poller | undefined;
+let barePoller: Poller | undefined;
 let hammer: Poller | undefined;
 const labelled = [0, 1].map((i) => `${PREFIX}labels-${i}`);
 
@@ -155,7 +187,9 @@ beforeAll(async () => {
   await removeContainers(docker, PREFIX);
   leg = await webhookLeg();
   fp = await startFineprint({ ...leg.env, FINEPRINT_READ_TOKENS: `viewer=${READ_TOKEN}`, FINEPRINT_PROBE_INTERVAL: '60' });
-  healthPoller = pollHealth(`${fp.url}/healthz`);
+  bare = await startBareServer();
+  healthPoller = pollHealth(`${fp.url}/healthz`, health);
+  barePoller = pollHealth(`${bare.url}/healthz`, bareHealth);
   hammer = loop(
     async () => {
       const q = HOSTILE_QUERIES[searches.length % HOSTILE_QUERIES.length] as string;
@@ -174,7 +208,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all([healthPoller?.stop(), hammer?.stop()]);
+  await Promise.all([healthPoller?.stop(), barePoller?.stop(), hammer?.stop()]);
+  await bare?.stop();
   await removeContainers(docker, PREFIX);
   await fp?.stop();
   await leg?.close();
@@ -198,19 +233,20 @@ describe('a hostile host does not stop fineprint', () => {
     }
     // The kill elsewhere, while the hostile lines keep coming: from Docker's `oom` event to searchable and to notified.
     const kill = await oomLatency(docker, fp.url, 1, 'hostile', leg);
-    await Promise.all([healthPoller?.stop(), hammer?.stop()]);
+    await Promise.all([healthPoller?.stop(), barePoller?.stop(), hammer?.stop()]);
 
-    const times = health.map((h) => h.ms).sort((a, b) => a - b);
-    const slowest = times.at(-1) ?? Infinity;
+    const { p99, slowest } = latencies(health);
+    const machine = latencies(bareHealth);
     process.stderr.write(
       `OOM kill: searchable after ${kill.searchable.max} ms, notified after ${kill.notified?.max} ms; ` +
-        `/healthz: ${health.length} answers, p99 ${times[Math.floor(times.length * 0.99)]?.toFixed(1)} ms, slowest ${slowest.toFixed(1)} ms; searches answered: ${searches.length}\n`,
+        `/healthz: ${health.length} answers, p99 ${p99.toFixed(1)} ms, slowest ${slowest.toFixed(1)} ms ` +
+        `(a bare server meanwhile: ${bareHealth.length} answers, p99 ${machine.p99.toFixed(1)} ms, slowest ${machine.slowest.toFixed(1)} ms); searches answered: ${searches.length}\n`,
     );
     expect.soft(kill.searchable.max, 'OOM kill -> incident searchable (ms)').toBeLessThan(ALERT_TARGET_MS);
     expect.soft(kill.notified?.max, 'OOM kill -> webhook notification received (ms)').toBeLessThan(ALERT_TARGET_MS);
     expect.soft(health.length).toBeGreaterThan(20);
     expect.soft(health.filter((h) => h.status !== 200), '/healthz answers other than 200').toEqual([]);
-    expect.soft(times[Math.floor(times.length * 0.99)], `p99 of ${health.length} /healthz answers (ms)`).toBeLessThan(HEALTH_P99_MS);
+    expect.soft(p99, `p99 of ${health.length} /healthz answers (ms)`).toBeLessThan(HEALTH_P99_MS);
     expect.soft(slowest, `slowest /healthz answer of ${health.length} (ms)`).toBeLessThan(HEALTH_WORST_MS);
     // The hammer got answers, and only clear ones: results, a query refused as too complex, or a search cut at its budget.
     expect.soft(searches.length).toBeGreaterThan(20);

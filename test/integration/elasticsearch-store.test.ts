@@ -10,6 +10,7 @@ import { openDatabase } from '../../shared/sqlite.js';
 import { deleteElasticsearchStore, openElasticsearchStore, type ElasticsearchIncidentStore } from '../../shared/store/elasticsearch.js';
 import { IncidentQuery, type IncidentStore } from '../../shared/store/index.js';
 import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
+import { StatsQuery } from '../../shared/store/stats.js';
 import { incidentStoreContract } from '../support/store-contract.js';
 
 const url = process.env.FINEPRINT_ELASTICSEARCH_URL;
@@ -190,6 +191,46 @@ describe('Elasticsearch store: beyond the contract', () => {
     await es.close();
   });
 
+  it('deletes whole the months that hold expired incidents only, and the evidence months older than every incident left', async () => {
+    const indexPrefix = newPrefix();
+    const store = await openElasticsearchStore({ url, kb, indexPrefix });
+    const day = 86_400_000;
+    const signal = (name: string, ts: number): IncidentUpdate => ({
+      op: 'signal',
+      proposedId: `p-${name}`,
+      fingerprint: `oom-kill|h1|ctr:${name}`,
+      kbId: 'oom-kill',
+      title: 'Container killed by the kernel OOM killer',
+      severity: 'critical',
+      host: 'h1',
+      container: { id: name.padEnd(64, 'a'), name, image: 'busybox' },
+      compose: null,
+      facts: null,
+      evidence: { eventId: `e-${name}`, occurrenceId: `e-${name}`, detector: 'oom-kill/docker-oom', ts, kind: 'docker', source: 'docker-events', message: `container oom ${name}` },
+    });
+    const july = Date.UTC(2026, 6, 10);
+    const october = Date.UTC(2026, 9, 3);
+    const now = Date.UTC(2026, 11, 20);
+    await store.apply([signal('old1', july), signal('old2', july + day), signal('mixed-old', october), signal('mixed-live', october + day), signal('open', october + 2 * day)]);
+    for (const name of ['old1', 'old2', 'mixed-old']) await store.resolve(`p-${name}`, { by: 'bob', at: new Date(Date.UTC(2026, 8, 1)).toISOString(), auto: false });
+    await store.resolve('p-mixed-live', { by: 'bob', at: new Date(now - day).toISOString(), auto: false });
+    const months = async () => Object.keys(await admin.indices.get({ index: `${indexPrefix}-*` })).filter((i) => /\d{4}\.\d{2}$/.test(i)).sort();
+    expect(await months()).toEqual([`${indexPrefix}-evidence-2026.07`, `${indexPrefix}-evidence-2026.10`, `${indexPrefix}-incidents-2026.07`, `${indexPrefix}-incidents-2026.10`]);
+
+    expect(await store.expire(now, 90 * day)).toEqual({ incidents: 3, silences: 0 });
+    // July went whole; October keeps its live incidents (its expired one went alone), and so its evidence month.
+    expect(await months()).toEqual([`${indexPrefix}-evidence-2026.10`, `${indexPrefix}-incidents-2026.10`]);
+    const names = (await store.search(query({}))).incidents.map((i) => i.container?.name).sort();
+    expect(names).toEqual(['mixed-live', 'open']);
+    expect((await store.facets(query({}))).total).toBe(2);
+    expect((await store.stats(StatsQuery.parse({ from: String(july - day), to: String(now) }))).total).toBe(2);
+    expect(await store.get('p-old1')).toBeUndefined();
+    // A recurrence of an expired fingerprint files a new incident (its head went with the month).
+    const [again] = await store.apply([{ ...signal('old1', now), proposedId: 'p-old1-again' } as IncidentUpdate]);
+    expect(again).toMatchObject({ id: 'p-old1-again', status: 'open', count: 1 });
+    await store.close();
+  });
+
   it('keeps one incident with the right count when two writers file into it at once', async () => {
     const indexPrefix = newPrefix();
     const [a, b] = await Promise.all([openElasticsearchStore({ url, kb, indexPrefix }), openElasticsearchStore({ url, kb, indexPrefix })]);
@@ -213,8 +254,11 @@ describe('Elasticsearch store: beyond the contract', () => {
     await Promise.all([run(a, 'a'), run(b, 'b')]);
     const { incidents } = await a.search(query({}));
     expect(incidents).toHaveLength(1);
-    expect(incidents[0]).toMatchObject({ count: 40, firstSeen: new Date(base).toISOString(), lastSeen: new Date(base + 119).toISOString(), message: 'oom 119' });
-    expect((await b.get(incidents[0]?.id ?? ''))?.evidence).toHaveLength(100);
+    expect(incidents[0]).toMatchObject({ count: 40, evidenceCount: 120, firstSeen: new Date(base).toISOString(), lastSeen: new Date(base + 119).toISOString(), message: 'oom 119' });
+    // The first and last 20 pieces (FINEPRINT_EVIDENCE_KEPT), with no document left of the others.
+    expect((await b.get(incidents[0]?.id ?? ''))?.evidence.map((e) => e.eventId).sort()).toEqual([...Array.from({ length: 20 }, (_, n) => n), ...Array.from({ length: 20 }, (_, n) => 100 + n)].map((n) => `e${n}`).sort());
+    await admin.indices.refresh({ index: `${indexPrefix}-evidence` });
+    expect((await admin.count({ index: `${indexPrefix}-evidence` })).count).toBe(40);
     await Promise.all([a.close(), b.close()]);
   });
 });

@@ -1,6 +1,7 @@
 // The transport contract against a real Kafka broker (scripts/services/kafka.sh), through the
 // production pieces: connectKafka, the collector's Kafka sink and kafkaSource.
 import { randomBytes } from 'node:crypto';
+import { storedRecord } from '../../shared/embedded-queue.js';
 import { CollectorRecord } from '../../shared/event.js';
 import { connectKafka, type KafkaConnection } from '../../shared/kafka/client.js';
 import { kafkaConfig } from '../../shared/kafka/config.js';
@@ -29,7 +30,7 @@ transportContract(
     const { producer, topics } = connection;
     const forward = kafkaRecordsSink(producer, topics);
     return {
-      send: (records) => forward({ records, stream: 'contract' }),
+      send: (records) => forward({ records: records.map(storedRecord), stream: 'contract' }),
       sendRaw: async (bodies) => {
         await producer.send({ topic: topics.events, acks: -1, messages: bodies.map((value) => ({ key: 'contract', value })) });
       },

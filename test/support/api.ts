@@ -8,16 +8,18 @@ import { MetricsRegistry } from '../../shared/metrics.js';
 import type { Notifier } from '../../shared/notification.js';
 import type { SqliteDatabase } from '../../shared/sqlite.js';
 import type { IncidentStore } from '../../shared/store/index.js';
+import { SqliteOutbox } from '../../shared/store/outbox-sqlite.js';
 
-/** The real notifier with no receiver configured: it keeps states, sends nothing. */
+/** The real notifier with no receiver configured: it sends nothing. */
 export function notifierWithoutReceivers(db: SqliteDatabase, store: IncidentStore, kb: KnowledgeBase): Notifier {
   return createNotifier({
-    db,
+    outbox: new SqliteOutbox(db),
     config: loadNotifyConfig(undefined),
     kb,
     publicUrl: () => 'http://127.0.0.1:7777',
     silences: () => store.silences(),
     changedSince: async () => [],
+    incident: (id) => store.get(id),
     metrics: new MetricsRegistry(),
     log: createLogger('test', 'fatal'),
   });

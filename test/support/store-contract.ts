@@ -109,6 +109,26 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       await store.close();
     });
 
+    it('keeps the first and last 20 pieces of a flood of evidence and counts every piece once, replays included', async () => {
+      const store = await open();
+      const line = (n: number) => signal({ evidence: { eventId: `l${n}`, occurrenceId: 'l0', ts: base + n * 1000, kind: 'log', source: 'container-logs', message: `write failed ${n}` } });
+      const flood = Array.from({ length: 70 }, (_, n) => line(n));
+      await store.apply(flood.slice(0, 30));
+      await store.apply(flood.slice(30));
+      // Replayed in full, and in pieces that straddle the kept ends.
+      await store.apply(flood);
+      await store.apply(flood.slice(15, 55));
+      const [incident] = (await store.search(query({}))).incidents;
+      expect(incident).toMatchObject({ count: 1, evidenceCount: 70, firstSeen: new Date(base).toISOString(), lastSeen: new Date(base + 69_000).toISOString() });
+      const kept = (await store.get(incident?.id ?? ''))?.evidence.map((e) => Number(e.eventId.slice(1))).sort((a, b) => a - b);
+      expect(kept).toEqual([...Array.from({ length: 20 }, (_, n) => n), ...Array.from({ length: 20 }, (_, n) => 50 + n)]);
+      await store.apply([line(70)]);
+      const [grown] = (await store.search(query({}))).incidents;
+      expect(grown?.evidenceCount).toBe(71);
+      expect((await store.get(grown?.id ?? ''))?.evidence.map((e) => e.eventId)).toContain('l70');
+      await store.close();
+    });
+
     it("keeps the container's last words and what changed, each part merged in by the update that brings it", async () => {
       const store = await open();
       const changes = [{ field: 'limits.memory', before: '256 MiB', after: '32 MiB' }];
@@ -124,6 +144,20 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
       await store.close();
     });
 
+    it('raises an incident to a more severe signal of its fingerprint (a warning, then the kill), never lowers it', async () => {
+      const store = await open();
+      const warning = { kbId: 'memory-pressure', title: 'Container memory close to its limit', severity: 'medium' as const };
+      await store.apply([signal({ ...warning, evidence: { eventId: 'p1', kind: 'probe', source: 'memory', message: 'Container hog has used 94% of its limit' } })]);
+      const [filed] = (await store.search(query({}))).incidents;
+      expect(filed).toMatchObject({ kbId: 'memory-pressure', severity: 'medium', title: warning.title });
+      await store.apply([signal({ evidence: { eventId: 'e1', ts: base + 120_000 } })]);
+      await store.apply([signal({ ...warning, evidence: { eventId: 'p2', occurrenceId: 'e1', ts: base + 121_000, kind: 'probe', source: 'memory' } })]);
+      const { incidents } = await store.search(query({}));
+      expect(incidents.map((i) => [i.id, i.kbId, i.severity, i.title])).toEqual([[filed?.id, 'oom-kill', 'critical', 'Container killed by the kernel OOM killer']]);
+      expect((await store.search(query({ kb: 'oom-kill', severity: 'critical' }))).incidents).toHaveLength(1);
+      await store.close();
+    });
+
     it('moves a retracted occurrence into the incident that explains it, deleting an emptied one', async () => {
       const store = await open();
       await store.apply([signal({ evidence: { eventId: 'e1' } })]);
@@ -132,9 +166,71 @@ export function incidentStoreContract(name: string, open: () => Promise<Incident
         { op: 'retract', fingerprint: 'oom-kill|h1|ctr:hog', occurrenceId: 'e1', intoFingerprint: 'jvm-heap|h1|ctr:hog', intoOccurrenceId: 'k1' },
       ]);
       const { incidents } = await store.search(query({}));
-      expect(incidents.map((i) => [i.kbId, i.count])).toEqual([['jvm-heap', 1]]);
+      expect(incidents.map((i) => [i.kbId, i.count, i.evidenceCount])).toEqual([['jvm-heap', 1, 2]]);
       const detail = await store.get(incidents[0]?.id ?? '');
       expect(detail?.evidence.map((e) => e.eventId).sort()).toEqual(['e1', 'k1']);
+      await store.close();
+    });
+
+    it('links a consequence under its cause: causedBy on one, consequences on the other; replays and unknown causes change nothing', async () => {
+      const store = await open();
+      const crash = (eventId: string, ts: number) =>
+        signal({ fingerprint: 'crash-loop|h1|ctr:hog', kbId: 'crash-loop', title: 'Crash loop', severity: 'high', evidence: { eventId, occurrenceId: 'c1', ts, action: 'die', exitCode: 137 } });
+      const link: IncidentUpdate = { op: 'link', fingerprint: 'crash-loop|h1|ctr:hog', causeFingerprint: 'oom-kill|h1|ctr:hog' };
+      await store.apply([signal({ evidence: { eventId: 'e1' } }), crash('c1', base + 1000), link]);
+      // A replay, and a link to a fingerprint without an incident, leave the link as it is.
+      expect(await store.apply([crash('c1', base + 1000), link, { ...link, causeFingerprint: 'disk-full|h1|ctr:hog' }])).toEqual([]);
+      const byKb = new Map((await store.search(query({}))).incidents.map((i) => [i.kbId, i]));
+      const [cause, consequence] = [byKb.get('oom-kill'), byKb.get('crash-loop')];
+      expect(cause?.causedBy).toBeNull();
+      expect(consequence?.causedBy).toBe(cause?.id);
+      const causeDetail = await store.get(cause?.id ?? '');
+      expect(causeDetail?.consequences).toEqual([{ id: consequence?.id, kbId: 'crash-loop', title: 'Crash loop' }]);
+      expect(causeDetail?.cause).toBeNull();
+      const consequenceDetail = await store.get(consequence?.id ?? '');
+      expect(consequenceDetail?.cause).toEqual({ id: cause?.id, kbId: 'oom-kill', title: 'Container killed by the kernel OOM killer' });
+      expect(consequenceDetail?.consequences).toEqual([]);
+      await store.close();
+    });
+
+    it('counts the incidents first seen in a range by KB entry, image and host, with mean times to acknowledge and resolve and the repeat offenders', async () => {
+      const store = await open();
+      const db = { id: BID, name: 'db', image: 'postgres:16' };
+      await store.apply([
+        signal({ evidence: { eventId: 'o1' } }),
+        signal({ evidence: { eventId: 'o2', ts: base + 600_000 } }),
+        signal({ fingerprint: 'crash-loop|h1|ctr:hog', kbId: 'crash-loop', title: 'Crash loop', evidence: { eventId: 'c1', ts: base + 2000 } }),
+        signal({ fingerprint: 'disk-full|h2|ctr:db', kbId: 'disk-full', title: 'Disk full', host: 'h2', container: db, evidence: { eventId: 'f1', ts: base + 1000 } }),
+        signal({ fingerprint: 'hung-task|h2|host', kbId: 'hung-task', title: 'Hung task', host: 'h2', container: null, evidence: { eventId: 'h1', ts: base + 3000 } }),
+        // First seen a month before the range: not counted.
+        signal({ fingerprint: 'oom-kill|h1|ctr:old', container: { id: CID, name: 'old', image: 'busybox' }, evidence: { eventId: 'x1', ts: base - 30 * 86_400_000 } }),
+      ]);
+      const id = async (kb: string, container: string) => (await store.search(query({ kb, container }))).incidents[0]?.id ?? '';
+      const at = (ms: number) => new Date(base + ms).toISOString();
+      const hog = await id('oom-kill', 'hog');
+      await store.acknowledge(hog, { by: 'admin', at: at(60_000) });
+      await store.resolve(hog, { by: 'admin', at: at(700_000), auto: false });
+      await store.resolve(await id('disk-full', 'db'), { by: 'fineprint', at: at(120_000), auto: true });
+      const stats = await store.stats({ from: base - 3_600_000, to: base + 3_600_000 });
+      expect(stats).toEqual({
+        from: new Date(base - 3_600_000).toISOString(),
+        to: new Date(base + 3_600_000).toISOString(),
+        total: 4,
+        kb: ['crash-loop', 'disk-full', 'hung-task', 'oom-kill'].map((value) => ({ value, count: 1 })),
+        image: [{ value: 'busybox', count: 2 }, { value: 'postgres:16', count: 1 }],
+        host: [{ value: 'h1', count: 2 }, { value: 'h2', count: 2 }],
+        timeToAcknowledge: { meanMs: 60_000, incidents: 1 },
+        // (700 s + 119 s) / 2
+        timeToResolve: { meanMs: 409_500, incidents: 2 },
+        offenders: [
+          { container: 'hog', image: 'busybox', incidents: 2, occurrences: 3 },
+          { container: 'db', image: 'postgres:16', incidents: 1, occurrences: 1 },
+        ],
+      });
+      // Without a range: the 7 days up to now.
+      const recent = await store.stats({});
+      expect(Date.parse(recent.to) - Date.parse(recent.from)).toBe(7 * 86_400_000);
+      expect(Math.abs(Date.parse(recent.to) - Date.now())).toBeLessThan(60_000);
       await store.close();
     });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CompactJsonReader, EVENT_POLICY, INSPECT_POLICY, type CompactLine } from '../../services/collector/compact-json.js';
+import { CompactJsonReader, EVENT_POLICY, INSPECT_POLICY, LIST_POLICY, type CompactLine } from '../../services/collector/compact-json.js';
 
 const MIB = 1024 * 1024;
 
@@ -82,5 +82,31 @@ describe('CompactJsonReader: container inspects', () => {
     expect(compact.Config.Labels['a.big'].length).toBeGreaterThan(4096);
     expect(compact.Config.Labels['a.big'].length).toBeLessThan(32 * 1024);
     expect(compact).toMatchObject({ Id: 'c'.repeat(64), Config: { Env: ['A=1'], Image: 'busybox' }, HostConfig: { Memory: 1024, Labels: { 'not.the.path': 'kept' } } });
+  });
+});
+
+describe('CompactJsonReader: container lists', () => {
+  /** A summary as GET /containers/json lists it. */
+  const summary = (i: number, labels: Record<string, string>) => ({ Id: `${i}`.padStart(64, '0'), Names: [`/c-${i}`], Image: 'busybox', State: 'running', Labels: labels, Mounts: [] });
+
+  it('keeps every container of a list with megabyte labels, each label cut, the labels past the budget dropped', () => {
+    const hostile = { 'hostile.password': 'password='.repeat(MIB / 9), 'hostile.bearer': 'Bearer '.repeat(MIB / 7) };
+    const list = Array.from({ length: 40 }, (_, i) => summary(i, hostile));
+    const [line] = read(JSON.stringify(list), 65536, LIST_POLICY);
+    if (!line || 'error' in line) throw new Error(`not read: ${JSON.stringify(line)}`);
+    expect(line.json.length).toBeLessThan(512 * 1024);
+    const compact = JSON.parse(line.json) as ReturnType<typeof summary>[];
+    expect(compact.map((c) => [c.Id, c.Names, c.Image, c.State])).toEqual(list.map((c) => [c.Id, c.Names, c.Image, c.State]));
+    expect(compact[0]?.Labels['hostile.bearer']?.length).toBeLessThan(32 * 1024);
+    expect(compact.at(-1)?.Labels).toEqual({});
+  });
+
+  it('reads a list of thousands of ordinary containers, past the bound of one event', () => {
+    const list = Array.from({ length: 10_000 }, (_, i) => summary(i, { 'com.docker.compose.project': 'shop', 'com.docker.compose.service': `web-${i}` }));
+    const text = JSON.stringify(list);
+    expect(text.length).toBeGreaterThan(2 * MIB);
+    const [line] = read(text, 65536, LIST_POLICY);
+    if (!line || 'error' in line) throw new Error(`not read: ${JSON.stringify(line)}`);
+    expect((JSON.parse(line.json) as unknown[]).map((c) => (c as { Id: string }).Id)).toEqual(list.map((c) => c.Id));
   });
 });

@@ -44,6 +44,20 @@ describe('watchHealth', () => {
     expect(checks).toBeGreaterThan(1);
   });
 
+  it('counts a check that ignores its signal as failed once it is late, and keeps checking', async () => {
+    let hang = false;
+    const watch = await watchHealth(
+      () => (hang ? new Promise<never>(() => undefined) : Promise.resolve({ ok: true })),
+      10,
+      50,
+    );
+    watches.push(watch);
+    hang = true;
+    await expect.poll(() => watch.current(), { timeout: 5000 }).toEqual({ ok: false, detail: 'no answer within 100 ms' });
+    hang = false;
+    await expect.poll(() => watch.current(), { timeout: 5000 }).toEqual({ ok: true });
+  });
+
   it('reports the Docker engine down when its ping does not answer within the timeout, and up again once it does', async () => {
     let delay = 0;
     const socket = await fakeEngine(() => delay);

@@ -60,6 +60,10 @@ describe('the shipped knowledge base', () => {
   it('lets jvm-heap supersede oom-kill', () => {
     expect(kb.byId.get('jvm-heap')?.supersedes).toEqual(['oom-kill']);
   });
+
+  it('names the OOM kill as a cause of a crash loop', () => {
+    expect(kb.byId.get('crash-loop')?.consequenceOf).toContain('oom-kill');
+  });
 });
 
 /** A valid entry as YAML; tests break one thing at a time. */
@@ -221,6 +225,22 @@ describe('a malformed entry fails with FP_KB_INVALID naming the file and the fie
     };
     writeFileSync(join(dir, 'audit-only.yaml'), yaml(entry));
     expect(loadKnowledgeBase(dir).byId.get('audit-only')?.detection).toBe('audit');
+  });
+
+  it('a consequenceOf naming an unknown entry, a superseded one, or leading back to itself', () => {
+    const unknown = loadError({ 'a-crash.yaml': yaml({ ...validEntry('a-crash'), consequenceOf: ['no-such-entry'] }) });
+    expect(unknown.message).toBe('a-crash.yaml: consequenceOf.0: unknown entry "no-such-entry"');
+    const superseded = loadError({
+      'a-crash.yaml': yaml({ ...validEntry('a-crash'), consequenceOf: ['b-oom'] }),
+      'b-oom.yaml': yaml({ ...validEntry('b-oom'), supersedes: ['a-crash'] }),
+    });
+    expect(superseded.message).toMatch(/^a-crash\.yaml: consequenceOf\.0: "b-oom" and "a-crash" supersede one another/);
+    const cycle = loadError({
+      'a-crash.yaml': yaml({ ...validEntry('a-crash'), consequenceOf: ['b-oom'] }),
+      'b-oom.yaml': yaml({ ...validEntry('b-oom'), consequenceOf: ['c-disk'] }),
+      'c-disk.yaml': yaml({ ...validEntry('c-disk'), consequenceOf: ['a-crash'] }),
+    });
+    expect(cycle.message).toBe('a-crash.yaml: consequenceOf.0: consequenceOf leads back to "a-crash" (a-crash -> b-oom -> c-disk -> a-crash)');
   });
 
   it('names the bad file even when other files in the directory are fine', () => {

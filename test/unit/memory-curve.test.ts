@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryRing, readCgroupMemory } from '../../services/collector/memory-curve.js';
 import { compileKb, createClassifier, FactsCache } from '../../services/classifier/index.js';
 import { RECORD_VERSION, type NormalizedEvent } from '../../shared/event.js';
+import type { IncidentUpdate } from '../../shared/incident.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { oomScope } from '../../shared/kmsg/oom-scope.js';
 import { createLogger } from '../../shared/log.js';
@@ -51,6 +52,48 @@ describe('which limit an OOM kill exhausted', () => {
   });
 });
 
+describe('a warning before the kill (memory-pressure, warningOf oom-kill)', () => {
+  const classifier = () => createClassifier({ kb: compileKb(loadKnowledgeBase()), facts: new FactsCache(), metrics: pipelineMetrics(new MetricsRegistry()), log: createLogger('test', 'silent') });
+  const base = { v: RECORD_VERSION, host: 'h', container: { id: ID, name: 'grows' } } as const;
+  // Event times near now: the classifier forgets occurrences older than twice its merge window.
+  const t0 = Date.now();
+  const ring = new MemoryRing(64 * MiB, 600_000);
+  ring.push({ t: t0 - 6000, bytes: 59 * MiB });
+  ring.push({ t: t0, bytes: 60 * MiB });
+  const pressure: NormalizedEvent = {
+    ...base, id: `probe:container.memory_sustained_pct:${ID}:${t0}`, kind: 'probe', source: 'memory', ts: t0, message: 'Container grows has used 93.8% of its 64.0 MiB memory limit for 6 s',
+    probe: { metric: 'container.memory_sustained_pct', value: 93.8, subject: ID }, memoryCurve: ring.curve(t0, false),
+  };
+  const docker = (action: string, ts: number, exitCode?: number): NormalizedEvent => ({
+    ...base, id: `docker:${ts}:${action}`, kind: 'docker', source: 'docker-events', ts, message: `container ${action}`, docker: { type: 'container', action, attributes: {} }, ...(exitCode !== undefined ? { exitCode } : {}),
+  });
+  const signals = (updates: readonly IncidentUpdate[]) => updates.flatMap((u) => (u.op === 'signal' ? [u] : []));
+
+  it('is filed as the oom-kill fingerprint with its curve; the kill files into it as an occurrence of its own, at its own severity', () => {
+    const c = classifier();
+    const [warning] = signals(c.classify([{ type: 'event', event: pressure }]));
+    expect(warning).toMatchObject({ kbId: 'memory-pressure', severity: 'medium', fingerprint: 'oom-kill|h|ctr:grows' });
+    expect(warning?.context?.memoryCurve?.points.at(-1)).toEqual({ t: t0, bytes: 60 * MiB });
+    const kill = signals(c.classify([{ type: 'event', event: docker('oom', t0 + 2000) }, { type: 'event', event: docker('die', t0 + 2001, 137) }]));
+    const oom = `docker:${t0 + 2000}:oom`;
+    expect(kill.map((u) => [u.kbId, u.severity, u.fingerprint, u.evidence.occurrenceId])).toEqual([
+      ['oom-kill', 'critical', warning?.fingerprint, oom],
+      ['oom-kill', 'critical', warning?.fingerprint, oom],
+    ]);
+    // Readings under pressure after the kill are evidence of the kill's occurrence.
+    const later = { ...pressure, id: `${pressure.id}:later`, ts: t0 + 3000 };
+    expect(signals(c.classify([{ type: 'event', event: later }])).map((u) => [u.kbId, u.evidence.occurrenceId])).toEqual([['memory-pressure', oom]]);
+  });
+
+  it('takes no die 137 as the kill on its own: that waits for the oom', () => {
+    const c = classifier();
+    c.classify([{ type: 'event', event: pressure }]);
+    expect(signals(c.classify([{ type: 'event', event: docker('die', t0 + 2001, 137) }]))).toEqual([]);
+    const joined = signals(c.classify([{ type: 'event', event: docker('oom', t0 + 2002) }]));
+    expect(joined.map((u) => [u.kbId, u.evidence.eventId]).sort()).toEqual([['oom-kill', `docker:${t0 + 2001}:die`], ['oom-kill', `docker:${t0 + 2002}:oom`]]);
+  });
+});
+
 describe('the memory ring', () => {
   it('keeps the window, and the curve rises to the limit at the kill with its growth and time from 80 %', () => {
     const ring = new MemoryRing(64 * MiB, 60_000);
@@ -86,6 +129,9 @@ describe('reading a memory cgroup', () => {
     expect(await readCgroupMemory(dir)).toEqual({ bytes: 48 * MiB, limitBytes: 64 * MiB, limitHits: 7 });
     writeFileSync(join(dir, 'memory.max'), 'max\n');
     expect((await readCgroupMemory(dir)).limitBytes).toBeUndefined();
+    // The inactive file cache, which the kernel reclaims before any kill, is left out (as docker stats does).
+    writeFileSync(join(dir, 'memory.stat'), 'anon 41943040\nfile 8388608\nactive_file 4194304\ninactive_file 4194304\n');
+    expect((await readCgroupMemory(dir)).bytes).toBe(44 * MiB);
   });
 
   it("reads the host's cgroup v1 memory hierarchy when it has one", async (ctx) => {

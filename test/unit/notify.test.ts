@@ -13,6 +13,7 @@ import { MetricsRegistry } from '../../shared/metrics.js';
 import type { Notifier } from '../../shared/notification.js';
 import type { Silence } from '../../shared/silence.js';
 import { openDatabase, type SqliteDatabase } from '../../shared/sqlite.js';
+import { SqliteOutbox } from '../../shared/store/outbox-sqlite.js';
 import { waitFor } from '../support/docker.js';
 import { startReceiver, type TestReceiver } from '../support/receivers.js';
 
@@ -36,6 +37,7 @@ function incident(over: Partial<Incident> = {}): Incident {
     container: { id: `c${seq}`.padEnd(64, '0'), name: `app-${seq}`, image: 'busybox' },
     compose: null,
     count: 1,
+    evidenceCount: 1,
     firstSeen: now,
     lastSeen: now,
     message: 'Memory cgroup out of memory: Killed process 42 (sh)',
@@ -44,9 +46,16 @@ function incident(over: Partial<Incident> = {}): Incident {
     resolved: null,
     reopened: 0,
     updatedAt: now,
+    causedBy: null,
     ...over,
   };
 }
+
+/** An incident of a test's store as `store.get` reads it: its status and the incidents linked under it. */
+const currentIn = (store: readonly Incident[]) => async (id: string) => {
+  const found = store.find((i) => i.id === id);
+  return found && { status: found.status, consequences: store.filter((c) => c.causedBy === id).map(({ id, kbId, title }) => ({ id, kbId, title })) };
+};
 
 const resolvedOf = (i: Incident, by = 'admin'): Incident => ({ ...i, status: 'resolved', resolved: { by, at: new Date().toISOString(), auto: false }, updatedAt: new Date().toISOString() });
 
@@ -96,12 +105,13 @@ function harness(raw: unknown): Harness {
   };
   const make = () => {
     const n = createNotifier({
-      db: h.db,
+      outbox: new SqliteOutbox(h.db),
       config,
       kb,
       publicUrl: () => 'http://fineprint.example',
       silences: async () => h.silences,
       changedSince: async (ts) => h.store.filter((i) => Date.parse(i.updatedAt) >= ts),
+      incident: currentIn(h.store),
       metrics: new MetricsRegistry(),
       log,
       tickMs: 20,
@@ -229,6 +239,39 @@ describe('grouping and delivery', { timeout: 60_000 }, () => {
     expect(hook.accepted().map((a) => (a.json as { incidents: Array<{ id: string }> }).incidents.map((i) => i.id))).toEqual([[loud.id]]);
   });
 
+  it('a consequence is inhibited while its cause is open (its cause names it), linked late in group_wait, and told once the cause resolves', async () => {
+    const hook = await receiver('webhook');
+    const h = harness({
+      receivers: [{ name: 'hook', type: 'webhook', url: hook.url, secret: SECRET, ...fast }],
+      routes: [{ receivers: ['hook'], group_wait: '500ms', group_interval: '100ms' }],
+    });
+    const cause = incident();
+    const consequence = incident({ kbId: 'crash-loop', severity: 'high', title: 'Container restarting in a loop', container: cause.container });
+    h.store.push(cause, consequence);
+    await h.notifier.observe([cause, consequence]);
+    // The link arrives after the notifier recorded the consequence, within its group_wait.
+    const linked: Incident = { ...consequence, causedBy: cause.id, updatedAt: new Date().toISOString() };
+    h.store.splice(1, 1, linked);
+    await h.notifier.observe([linked]);
+    type Body = { event: string; incidents: Array<{ id: string; consequences: Array<{ id: string; url: string }> }> };
+    const told = () => hook.accepted().map((a) => a.json as Body);
+    // Both groups flush in the same pass: once the cause's trigger is in, the consequence's group has flushed too.
+    await waitFor(async () => (told().length === 1 ? true : undefined), 10_000, "the cause's trigger");
+    expect(told()[0]!.incidents).toEqual([expect.objectContaining({ id: cause.id, consequences: [{ id: consequence.id, kbId: 'crash-loop', title: consequence.title, url: `http://fineprint.example/#/incidents/${consequence.id}` }] })]);
+    expect(await h.notifier.deliveries(consequence.id)).toEqual([]);
+
+    const resolved = resolvedOf(cause);
+    h.store.splice(0, 1, resolved);
+    await h.notifier.observe([resolved]);
+    await waitFor(async () => (told().some((b) => b.incidents.some((i) => i.id === consequence.id)) ? true : undefined), 10_000, 'the consequence told');
+    await allDelivered(h.notifier, [cause.id, consequence.id]);
+    expect(told().map((b) => [b.event, b.incidents.map((i) => i.id)]).sort()).toEqual([
+      ['resolve', [cause.id]],
+      ['trigger', [cause.id]],
+      ['trigger', [consequence.id]],
+    ]);
+  });
+
   it('a failing receiver gets everything exactly once after it recovers, also across a restart while pending', async () => {
     const hook = await receiver('webhook');
     hook.failWith(503);
@@ -307,6 +350,48 @@ describe('grouping and delivery', { timeout: 60_000 }, () => {
     await h.notifier.observe([a]);
     await allDelivered(h.notifier, [a.id]);
     expect(hook.accepted().map((x) => (x.json as { incidents: Array<{ status: string }> }).incidents[0]!.status)).toEqual(['acknowledged']);
+  });
+
+  it('two notifiers on one outbox: the lease holder alone delivers, each incident once; a stopped holder hands over at once', async () => {
+    const hook = await receiver('webhook');
+    const config = NotifyConfig.parse({
+      receivers: [{ name: 'hook', type: 'webhook', url: hook.url, secret: SECRET, ...fast }],
+      routes: [{ receivers: ['hook'], group_by: ['container'], group_wait: '0s' }],
+    });
+    const db = openDatabase(join(dir, 'shared.db'));
+    const store: Incident[] = [];
+    const replica = () => {
+      const n = createNotifier({
+        outbox: new SqliteOutbox(db),
+        config,
+        kb,
+        publicUrl: () => 'http://fineprint.example',
+        silences: async () => [],
+        changedSince: async (ts) => store.filter((i) => Date.parse(i.updatedAt) >= ts),
+        incident: currentIn(store),
+        metrics: new MetricsRegistry(),
+        log,
+        tickMs: 20,
+        pollMs: 20,
+        leaseMs: 4000,
+      });
+      running.push(n);
+      n.start();
+      return n;
+    };
+    const [a, b] = [replica(), replica()];
+    const first = incident();
+    store.push(first);
+    // Each replica observes what it filed; here both file the same incident.
+    await Promise.all([a.observe([first]), b.observe([first])]);
+    await allDelivered(b, [first.id]);
+    await a.stop();
+    const second = incident();
+    store.push(second);
+    await b.observe([second]);
+    await allDelivered(b, [second.id]);
+    const told = hook.accepted().map((x) => (x.json as { incidents: Array<{ id: string }> }).incidents.map((i) => i.id));
+    expect(told.sort()).toEqual([[first.id], [second.id]].sort());
   });
 
   it('changesFromStore reads every page of updatedSince', async () => {

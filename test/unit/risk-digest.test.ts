@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileRoutes, NotifyConfig, routesFor } from '../../services/api/notify/config.js';
 import { createNotifier } from '../../services/api/notify/index.js';
-import { Outbox } from '../../services/api/notify/outbox.js';
+import { SqliteOutbox } from '../../shared/store/outbox-sqlite.js';
 import { createRiskDigests, RISK_DIGEST_INTERVAL_MS, type RiskDigest } from '../../services/api/notify/risk-digest.js';
 import { loadKnowledgeBase } from '../../shared/kb/load.js';
 import { createLogger } from '../../shared/log.js';
@@ -59,12 +59,13 @@ describe('risk digests', () => {
       ],
     });
     const notifier = createNotifier({
-      db,
+      outbox: new SqliteOutbox(db),
       config,
       kb,
       publicUrl: () => 'http://fineprint.example',
       silences: async () => [],
       changedSince: async () => [],
+      incident: async () => undefined,
       risks,
       metrics: new MetricsRegistry(),
       log: createLogger('digest-test', 'silent'),
@@ -94,8 +95,8 @@ describe('risk digests', () => {
       receivers: [{ name: 'hook', type: 'webhook', url: 'http://127.0.0.1:9/hook', secret: SECRET }],
       routes: [{ kind: 'risk', receivers: ['hook'], group_wait: '0s' }],
     });
-    const outbox = new Outbox(db);
-    const digests = createRiskDigests({ db, outbox, risks, routes: compileRoutes(config.routes), receivers: new Map([['hook', config.receivers[0]!]]), kb, risksUrl: () => 'http://x/#/risks' });
+    const outbox = new SqliteOutbox(db);
+    const digests = createRiskDigests({ outbox, risks, routes: compileRoutes(config.routes), receivers: new Map([['hook', config.receivers[0]!]]), kb, risksUrl: () => 'http://x/#/risks' });
     const queued = () => (db.prepare(`SELECT COUNT(*) AS n FROM notify_outbox`).get() as { n: number }).n;
     const now = Date.now();
     await digests.queueDue(now);

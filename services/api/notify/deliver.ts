@@ -1,7 +1,7 @@
 import type { Logger } from '../../../shared/log.js';
 import type { ApiMetrics } from '../../../shared/metrics.js';
 import type { Receiver, ReceiverType } from './config.js';
-import type { Outbox, OutboxRow } from './outbox.js';
+import type { NotificationOutbox, QueuedDelivery } from '../../../shared/notification.js';
 import { alertmanagerSink } from './alertmanager.js';
 import { pagerdutySink } from './pagerduty.js';
 import type { Sink } from './sink.js';
@@ -48,35 +48,47 @@ function backoffMs(attempts: number, retry: Receiver['retry']): number {
 const permanent = (status: number): boolean => status >= 400 && status < 500 && status !== 408 && status !== 425 && status !== 429;
 
 export class Deliverer {
-  private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Deliveries a receiver took (id -> when) whose `sent` the outbox did not take yet: never sent again. */
+  private readonly unrecorded = new Map<string, number>();
   /** Request times of the last minute per receiver, for the rate limit. */
   private readonly recent = new Map<string, number[]>();
 
   constructor(
-    private readonly outbox: Outbox,
+    private readonly outbox: NotificationOutbox,
     private readonly receivers: ReadonlyMap<string, Receiver>,
     private readonly metrics: DeliveryMetrics,
     private readonly log: Logger,
   ) {}
 
-  /** Starts the attempts that are due; does not wait for them. */
-  attemptDue(now: number): void {
+  /**
+   * Starts the attempts that are due and can end (answer or time out) by `deadline`, while this
+   * notifier still holds the delivery lease; does not wait for them.
+   */
+  async attemptDue(now: number, deadline: number): Promise<void> {
+    for (const [id, sentAt] of this.unrecorded) {
+      await this.outbox.markSent(id, sentAt);
+      this.unrecorded.delete(id);
+    }
     const room = MAX_IN_FLIGHT - this.inFlight.size;
     if (room <= 0) return;
-    for (const row of this.outbox.due(now, new Set(this.inFlight.keys()), room)) {
+    for (const row of await this.outbox.due(now, new Set([...this.inFlight.keys(), ...this.unrecorded.keys()]), room)) {
       const receiver = this.receivers.get(row.receiver);
       if (!receiver) {
-        this.outbox.markFailed(row.id, now, `receiver ${row.receiver} is no longer configured`, null);
+        await this.outbox.markFailed(row.id, now, `receiver ${row.receiver} is no longer configured`, null);
         continue;
       }
+      if (now + receiver.timeout > deadline) continue;
       const window = (this.recent.get(receiver.name) ?? []).filter((t) => t > now - MINUTE);
       this.recent.set(receiver.name, window);
       if (window.length >= receiver.rate_limit) {
-        this.outbox.postpone(row.id, window[0]! + MINUTE);
+        await this.outbox.postpone(row.id, window[0]! + MINUTE);
         continue;
       }
       window.push(now);
-      const attempt = this.attempt(row, receiver).finally(() => this.inFlight.delete(row.id));
+      const attempt = this.attempt(row, receiver)
+        .catch((error: unknown) => this.log.error({ err: error, receiver: receiver.name }, 'Recording the outcome of a delivery failed.'))
+        .finally(() => this.inFlight.delete(row.id));
       this.inFlight.set(row.id, attempt);
     }
   }
@@ -86,20 +98,15 @@ export class Deliverer {
     await Promise.all(this.inFlight.values());
   }
 
-  private async attempt(row: OutboxRow, receiver: Receiver): Promise<void> {
+  private async attempt(row: QueuedDelivery, receiver: Receiver): Promise<void> {
     let error: string;
     let retryAfterMs: number | undefined;
     let giveUp = false;
     let reason: string;
+    let sentAt: number | undefined;
     try {
       const { res, text } = await sendOnce(receiver, row.body, Date.now());
-      if (res.ok) {
-        const sentAt = Date.now();
-        this.outbox.markSent(row.id, sentAt);
-        this.metrics.sent.inc({ receiver_type: receiver.type });
-        this.metrics.delivery.observe({ receiver_type: receiver.type }, Math.max(0, sentAt - row.createdAt) / 1000);
-        return;
-      }
+      if (res.ok) sentAt = Date.now();
       error = `HTTP ${res.status}: ${text.slice(0, 300)}`;
       reason = `http_${Math.floor(res.status / 100)}xx`;
       giveUp = permanent(res.status);
@@ -111,14 +118,23 @@ export class Deliverer {
       error = timedOut ? `no response within ${receiver.timeout} ms` : `${e.message}${e.cause instanceof Error ? `: ${e.cause.message}` : ''}`;
       reason = timedOut ? 'timeout' : 'network';
     }
+    if (sentAt !== undefined) {
+      this.metrics.sent.inc({ receiver_type: receiver.type });
+      this.metrics.delivery.observe({ receiver_type: receiver.type }, Math.max(0, sentAt - row.createdAt) / 1000);
+      // Kept until the outbox has it: a store that fails now is asked again on the next tick.
+      this.unrecorded.set(row.id, sentAt);
+      await this.outbox.markSent(row.id, sentAt);
+      this.unrecorded.delete(row.id);
+      return;
+    }
     const now = Date.now();
     this.metrics.failed.inc({ receiver_type: receiver.type, reason });
     const retryAt = now + Math.min(receiver.retry.max, retryAfterMs ?? backoffMs(row.attempts + 1, receiver.retry));
     if (giveUp || retryAt > row.createdAt + receiver.retry.give_up_after) {
-      this.outbox.markFailed(row.id, now, error, null);
+      await this.outbox.markFailed(row.id, now, error, null);
       this.log.error({ receiver: receiver.name, event: row.event, attempts: row.attempts + 1, error }, 'Gave up delivering a notification.');
     } else {
-      this.outbox.markFailed(row.id, now, error, retryAt);
+      await this.outbox.markFailed(row.id, now, error, retryAt);
       this.log.warn({ receiver: receiver.name, event: row.event, attempts: row.attempts + 1, error, retryInMs: retryAt - now }, 'Delivering a notification failed; retrying.');
     }
   }

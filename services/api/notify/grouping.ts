@@ -1,15 +1,16 @@
-import type { Incident } from '../../../shared/incident.js';
+import type { Incident, IncidentLink } from '../../../shared/incident.js';
 import type { KbEntry } from '../../../shared/kb/schema.js';
-import type { NotificationEvent } from '../../../shared/notification.js';
+import { notifiedState, type FlushResult, type GroupMember, type NotificationEvent, type NotifyGroup } from '../../../shared/notification.js';
 import { activeSilence, type Silence } from '../../../shared/silence.js';
 import { groupValue, type CompiledRoute, type Routable } from './config.js';
-import { snapshot, type FlushResult, type GroupRow, type MemberRow } from './outbox.js';
 
 /**
  * Alertmanager's grouping, per receiver: incidents of one group (same route, same group_by values)
  * are told together. A group's first notification waits group_wait to collect its siblings, later
  * changes wait group_interval, and an open group is told again every repeat_interval. Silenced
- * incidents are recorded as `silenced`, never sent.
+ * incidents are recorded as `silenced`, never sent. A consequence whose cause is unresolved is
+ * inhibited (Alertmanager's inhibit_rules): neither sent nor recorded as told, its cause's
+ * notifications name it, and it is told as any change once the cause resolves.
  */
 
 /** Incidents a notification lists at most; the rest are counted in `omitted`. */
@@ -40,6 +41,8 @@ export interface NotifiedIncident {
   url: string;
   /** Whether this notification is about a change of this incident (else listed as still open). */
   changed: boolean;
+  /** The incidents linked under this one (their `causedBy`): told here, not on their own while this one is unresolved. */
+  consequences: Array<IncidentLink & { url: string }>;
 }
 
 /**
@@ -78,7 +81,13 @@ export interface FlushContext {
   receiverType: string;
   /** The group's repeat interval for this receiver (ms). */
   repeatMs: number;
+  /** The group's group_interval (ms): how soon a group with inhibited members looks at their causes again. */
+  intervalMs: number;
   silences: readonly Silence[];
+  /** Unresolved members whose cause is unresolved: inhibited. */
+  inhibited: ReadonlySet<string>;
+  /** The consequences of a member, as the store links them now. */
+  consequences: (id: string) => readonly IncidentLink[];
   kb: (kbId: string) => KbEntry | undefined;
   incidentUrl: (id: string) => string;
   /** The sink's request body for a notification. */
@@ -86,7 +95,7 @@ export interface FlushContext {
   now: number;
 }
 
-function eventOf(listed: readonly MemberRow[], changed: readonly MemberRow[], firstOfEpisode: boolean): NotificationEvent {
+function eventOf(listed: readonly GroupMember[], changed: readonly GroupMember[], firstOfEpisode: boolean): NotificationEvent {
   const open = listed.filter((m) => m.incident.status !== 'resolved');
   if (open.length === 0) return 'resolve';
   if (firstOfEpisode) return 'trigger';
@@ -95,7 +104,7 @@ function eventOf(listed: readonly MemberRow[], changed: readonly MemberRow[], fi
   return 'update';
 }
 
-function titleOf(members: readonly MemberRow[], entry: KbEntry | undefined): string {
+function titleOf(members: readonly GroupMember[], entry: KbEntry | undefined): string {
   const first = members[0]!.incident;
   const what = entry?.title ?? first.title;
   if (members.length === 1) {
@@ -106,7 +115,7 @@ function titleOf(members: readonly MemberRow[], entry: KbEntry | undefined): str
   return `${members.length} x ${what} on ${hosts.size === 1 ? first.host : `${hosts.size} hosts`}`;
 }
 
-function notifiedIncident(m: MemberRow, changed: boolean, url: string): NotifiedIncident {
+function notifiedIncident(m: GroupMember, changed: boolean, ctx: FlushContext): NotifiedIncident {
   const i = m.incident;
   return {
     id: i.id,
@@ -126,26 +135,28 @@ function notifiedIncident(m: MemberRow, changed: boolean, url: string): Notified
     summary: i.summary ?? i.message,
     acknowledged: i.acknowledged,
     resolved: i.resolved,
-    url,
+    url: ctx.incidentUrl(i.id),
     changed,
+    consequences: ctx.consequences(i.id).map((c) => ({ ...c, url: ctx.incidentUrl(c.id) })),
   };
 }
 
 /** Decides what a due group's flush sends, records as silenced, and when the group flushes next. */
-export function flushGroup(group: GroupRow, members: readonly MemberRow[], ctx: FlushContext): FlushResult {
+export function flushGroup(group: NotifyGroup, members: readonly GroupMember[], ctx: FlushContext): FlushResult {
   const { now } = ctx;
   const silenced = new Set(members.filter((m) => activeSilence(ctx.silences, m.incident, now) !== undefined).map((m) => m.incident.id));
-  const changed = members.filter((m) => m.notified !== snapshot(m.incident));
+  // An inhibited member is left as last told: once its cause resolves, its change is news.
+  const changed = members.filter((m) => !ctx.inhibited.has(m.incident.id) && m.notified !== notifiedState(m.incident));
   // Resolved before anyone was told: nothing to say.
   const visible = changed.filter((m) => !(m.notified === null && m.incident.status === 'resolved'));
   const sendChanged = visible.filter((m) => !silenced.has(m.incident.id));
   const silencedChanged = visible.filter((m) => silenced.has(m.incident.id));
-  const openVisible = members.filter((m) => m.incident.status !== 'resolved' && !silenced.has(m.incident.id));
+  const openVisible = members.filter((m) => m.incident.status !== 'resolved' && !silenced.has(m.incident.id) && !ctx.inhibited.has(m.incident.id));
   const repeatDue = sendChanged.length === 0 && openVisible.length > 0 && (group.lastSentAt === null || now >= group.lastSentAt + ctx.repeatMs);
 
   const result: FlushResult = {
     deliveries: [],
-    notified: new Map(changed.map((m) => [m.incident.id, snapshot(m.incident)])),
+    notified: new Map(changed.map((m) => [m.incident.id, notifiedState(m.incident)])),
     remove: members.filter((m) => m.incident.status === 'resolved').map((m) => m.incident.id),
     nextFlushAt: null,
     sent: false,
@@ -166,7 +177,7 @@ export function flushGroup(group: GroupRow, members: readonly MemberRow[], ctx: 
         acknowledged: listed.filter((m) => m.incident.status === 'acknowledged').length,
         resolved: listed.filter((m) => m.incident.status === 'resolved').length,
       },
-      incidents: listed.slice(0, MAX_LISTED).map((m) => notifiedIncident(m, changedIds.has(m.incident.id), ctx.incidentUrl(m.incident.id))),
+      incidents: listed.slice(0, MAX_LISTED).map((m) => notifiedIncident(m, changedIds.has(m.incident.id), ctx)),
       omitted: Math.max(0, listed.length - MAX_LISTED),
       kb: entry ? { id: entry.id, title: entry.title, why: entry.why, fix: entry.fix } : null,
       createdAt: new Date(now).toISOString(),
@@ -185,5 +196,7 @@ export function flushGroup(group: GroupRow, members: readonly MemberRow[], ctx: 
   }
   if (result.remove.length < members.length) result.nextFlushAt = (result.sent ? now : (group.lastSentAt ?? now)) + ctx.repeatMs;
   if (result.nextFlushAt !== null && result.nextFlushAt <= now) result.nextFlushAt = now + ctx.repeatMs;
+  // Like Alertmanager's group ticks: an inhibited member is told at the first one after its cause resolves.
+  if (members.some((m) => ctx.inhibited.has(m.incident.id))) result.nextFlushAt = Math.min(result.nextFlushAt ?? Infinity, now + ctx.intervalMs);
   return result;
 }

@@ -46,7 +46,7 @@ export const pagerdutySink: Sink<PagerDutyReceiver> = {
         custom_details: {
           open: n.counts.open,
           acknowledged: n.counts.acknowledged,
-          incidents: n.incidents.slice(0, 20).map((i) => ({ id: i.id, container: i.container?.name ?? null, host: i.host, status: i.status, count: i.count, summary: clip(i.summary, 300) })),
+          incidents: n.incidents.slice(0, 20).map((i) => ({ id: i.id, container: i.container?.name ?? null, host: i.host, status: i.status, count: i.count, summary: clip(i.summary, 300), caused: i.consequences.slice(0, 5).map((c) => c.title) })),
           ...(n.kb && { why: n.kb.why, fix: n.kb.fix }),
         },
       },

@@ -1,8 +1,7 @@
 import type { KnowledgeBase } from '../../../shared/kb/load.js';
 import { severityRank } from '../../../shared/kb/schema.js';
 import { emptySeverityCounts, RiskQuery, type Risk, type RiskStore, type SeverityCounts } from '../../../shared/risk.js';
-import type { SqliteDatabase } from '../../../shared/sqlite.js';
-import type { Outbox } from './outbox.js';
+import type { NotificationOutbox } from '../../../shared/notification.js';
 import { DEFAULT_GROUP_WAIT_MS, type CompiledRoute, type Receiver } from './config.js';
 import { clip } from './sink.js';
 
@@ -54,8 +53,7 @@ function renderRiskDigest(digest: RiskDigest, receiver: Receiver): string {
 }
 
 export interface RiskDigestsOptions {
-  db: SqliteDatabase;
-  outbox: Outbox;
+  outbox: NotificationOutbox;
   risks: RiskStore;
   routes: readonly CompiledRoute[];
   receivers: ReadonlyMap<string, Receiver>;
@@ -66,11 +64,8 @@ export interface RiskDigestsOptions {
 
 /** Queues due digests; call it from the notifier's loop. */
 export function createRiskDigests(options: RiskDigestsOptions): { queueDue(now: number): Promise<void> } {
-  const { db, outbox, kb } = options;
+  const { outbox, kb } = options;
   const routes = options.routes.filter((r) => r.kind === 'risk');
-  db.exec(`CREATE TABLE IF NOT EXISTS notify_risk_digests (route INTEGER NOT NULL, receiver TEXT NOT NULL, host TEXT NOT NULL, queued_at INTEGER NOT NULL, PRIMARY KEY (route, receiver, host))`);
-  const lastQueued = db.prepare<[number, string, string], { queued_at: number }>(`SELECT queued_at FROM notify_risk_digests WHERE route = ? AND receiver = ? AND host = ?`);
-  const setQueued = db.prepare(`INSERT OR REPLACE INTO notify_risk_digests (route, receiver, host, queued_at) VALUES (?, ?, ?, ?)`);
   const startedAt = Date.now();
   let checkedAt = 0;
 
@@ -93,10 +88,6 @@ export function createRiskDigests(options: RiskDigestsOptions): { queueDue(now: 
       checkedAt = now;
       const byHost = new Map<string, Risk[]>();
       for (const risk of await allRisks()) byHost.set(risk.host, [...(byHost.get(risk.host) ?? []), risk]);
-      const queue = db.transaction((route: CompiledRoute, receiver: Receiver, host: string, body: string) => {
-        outbox.enqueue(`risk-digest\u0000${receiver.name}\u0000${route.index}\u0000${host}`, receiver.name, receiver.type, body, now);
-        setQueued.run(route.index, receiver.name, host, now);
-      });
       for (const route of ready) {
         for (const [host, risks] of byHost) {
           const matching = risks
@@ -105,8 +96,10 @@ export function createRiskDigests(options: RiskDigestsOptions): { queueDue(now: 
           if (matching.length === 0) continue;
           for (const name of route.receivers) {
             const receiver = options.receivers.get(name);
-            const last = lastQueued.get(route.index, name, host)?.queued_at;
-            if (!receiver || (last !== undefined && now - last < RISK_DIGEST_INTERVAL_MS)) continue;
+            if (!receiver) continue;
+            const key = { route: route.index, receiver: name, host };
+            const last = await outbox.digestQueuedAt(key);
+            if (last !== undefined && now - last < RISK_DIGEST_INTERVAL_MS) continue;
             const counts = emptySeverityCounts();
             for (const r of matching) counts[r.severity] += 1;
             const digest: RiskDigest = {
@@ -121,7 +114,7 @@ export function createRiskDigests(options: RiskDigestsOptions): { queueDue(now: 
               url: options.risksUrl(),
               createdAt: new Date(now).toISOString(),
             };
-            queue(route, receiver, host, renderRiskDigest(digest, receiver));
+            await outbox.enqueueDigest(key, receiver.type, renderRiskDigest(digest, receiver), now);
           }
         }
       }

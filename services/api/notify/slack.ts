@@ -28,7 +28,8 @@ function incidentLine(i: NotifiedIncident): string {
     ? `container \`${escape(i.container.name)}\` (${escape(i.container.image)}) on \`${escape(i.host)}\``
     : `host \`${escape(i.host)}\``;
   const count = i.count > 1 ? `, ${i.count} occurrences` : '';
-  return `*<${i.url}|${escape(clip(i.title, 200))}>* ${i.status}${count}\n${where}\n${escape(clip(i.summary, 500))}`;
+  const caused = i.consequences.length > 0 ? `\nCaused: ${i.consequences.slice(0, 5).map((c) => `<${c.url}|${escape(clip(c.title, 100))}>`).join(', ')}` : '';
+  return `*<${i.url}|${escape(clip(i.title, 200))}>* ${i.status}${count}\n${where}\n${escape(clip(i.summary, 500))}${caused}`;
 }
 
 export const slackSink: Sink<SlackReceiver> = {

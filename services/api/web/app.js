@@ -1,5 +1,5 @@
-// The page: hash routes (#/containers, #/incidents, #/incidents/<id>, #/silences, #/risks, #/kb,
-// #/kb/<id>) that notification links point at, over the API. No framework, no build step.
+// The page: hash routes (#/containers, #/incidents, #/incidents/<id>, #/silences, #/risks, #/stats,
+// #/kb, #/kb/<id>) that notification links point at, over the API. No framework, no build step.
 // It keeps itself current by conditional polling: one cheap request (a 304 when nothing changed)
 // for the open count in the tab title, and one for the view shown, which is redrawn only when its
 // answer changed and nobody is typing in it.
@@ -11,6 +11,7 @@ import { incidentList } from './incidents.js';
 import { kbEntry, kbList } from './kb.js';
 import { riskList } from './risks.js';
 import { silenceList } from './silences.js';
+import { statsView } from './stats.js';
 
 /** How often the view shown and the open count are checked (ms). */
 const POLL_MS = 5000;
@@ -73,6 +74,7 @@ const VIEWS = {
   },
   silences: { title: 'silences', render: (parts, params, signal) => silenceList(main, signal) },
   risks: { title: 'risks', render: (parts, params, signal) => riskList(main, params, signal) },
+  stats: { title: 'stats', render: (parts, params, signal) => statsView(main, params, signal) },
   kb: { title: 'knowledge base', render: (parts, params, signal) => (parts[1] ? kbEntry(main, parts[1], signal) : kbList(main, signal)) },
 };
 

@@ -27,8 +27,8 @@ export async function incidentDetail(root, id, signal) {
     incident.kb ? kbSection(incident.kb, placeNotes(incident.evidence)) : null,
     incident.changes ? changes(incident.changes) : null,
     incident.lastWords ? lastWords(incident.lastWords) : null,
-    incident.memoryCurve || incident.oomScope ? memory(incident.memoryCurve, incident.oomScope) : null,
-    timeline(incident.evidence),
+    incident.memoryCurve || incident.oomScope || incident.memoryUsers ? memory(incident.memoryCurve, incident.oomScope, incident.memoryUsers) : null,
+    timeline(incident.evidence, incident.evidenceCount),
     incident.facts ? facts(incident.facts) : null,
     notifications(incident.notifications, incident.notificationRouting),
   );
@@ -51,6 +51,8 @@ function summary(i) {
     ['Image', i.container?.image],
     ['Compose', i.compose ? `${i.compose.project} / ${i.compose.service}` : undefined],
     ['Host', i.host],
+    ['Caused by', i.cause ? incidentLink(i.cause) : undefined],
+    ['Consequences', i.consequences?.length ? h('ul', { class: 'consequences' }, i.consequences.map((c) => h('li', {}, incidentLink(c)))) : undefined],
     ['Occurrences', String(i.count)],
     ['First seen', time(i.firstSeen)],
     ['Last seen', time(i.lastSeen)],
@@ -58,6 +60,11 @@ function summary(i) {
     ['Acknowledged', mark(i.acknowledged)],
     ['Resolved', i.resolved ? [mark(i.resolved), i.resolved.auto ? ' (automatic)' : ''] : undefined],
   ]);
+}
+
+/** A linked incident (cause or consequence): its title, to its page, and its KB entry. */
+function incidentLink(link) {
+  return [h('a', { href: `#/incidents/${encodeURIComponent(link.id)}` }, link.title), ' ', h('span', { class: 'muted' }, `(${link.kbId})`)];
 }
 
 /** Acknowledge, resolve and silence; the API answers 403 to a read-only token, shown as such. */
@@ -136,12 +143,16 @@ function kbSection(kb, notes) {
   );
 }
 
-/** Evidence oldest first, each with its offset from the first: the order things happened in. */
-function timeline(evidence) {
+/**
+ * Evidence oldest first, each with its offset from the first: the order things happened in. Of a
+ * long incident the first and last pieces are kept; the count says how many between were not.
+ */
+function timeline(evidence, total) {
   const events = [...evidence].sort((a, b) => a.ts - b.ts || a.eventId.localeCompare(b.eventId));
   const start = events[0]?.ts ?? 0;
+  const notKept = Math.max(0, total - events.length);
   return h('section', { class: 'evidence' },
-    h('h2', {}, `Evidence (${events.length}${events.length >= 100 ? ', the latest 100' : ''})`),
+    h('h2', {}, `Evidence (${total}${notKept > 0 ? `: the first and last kept, ${notKept} more not kept` : ''})`),
     h('ol', { class: 'timeline' },
       events.map((e) =>
         h('li', { class: `kind-${e.kind}` },
@@ -182,8 +193,8 @@ const OOM_SCOPES = {
   host: "the host's memory (a global OOM: no cgroup limit was reached)",
 };
 
-/** The container's memory usage against its limit up to the kill, and which limit was exhausted. */
-function memory(curve, scope) {
+/** The container's memory usage against its limit up to the kill, which limit was exhausted and, for a global OOM, who held the memory. */
+function memory(curve, scope, users) {
   return h('section', { class: 'memory' },
     h('h2', {}, 'Memory before the kill'),
     dl([
@@ -193,7 +204,27 @@ function memory(curve, scope) {
       ['From 80 % to the kill', curve?.from80ToKillMs !== undefined ? duration(curve.from80ToKillMs) : undefined],
     ]),
     curve && curve.points.length > 1 ? memoryChart(curve) : null,
+    users ? memoryUsers(users) : null,
   );
+}
+
+const PROCESSES_FROM = { 'task-dump': "the kernel's task dump in its OOM report", proc: '/proc right after the kill' };
+
+/** A global OOM's top memory users: the victim is rarely the one that ate the host's memory. */
+function memoryUsers(users) {
+  const containerName = (id) => users.containers.find((c) => c.id === id)?.name ?? id.slice(0, 12);
+  return [
+    users.containers.length
+      ? [h('h3', {}, 'Top containers by memory'), h('ol', { class: 'memory-users' }, users.containers.map((c) => h('li', {}, `${c.name ?? c.id.slice(0, 12)}: ${bytes(c.bytes)}`)))]
+      : null,
+    users.processes.length
+      ? [
+          h('h3', {}, 'Top processes by resident memory'),
+          h('ol', { class: 'memory-users' }, users.processes.map((p) => h('li', {}, `${p.name} (pid ${p.pid}${p.containerId ? `, in ${containerName(p.containerId)}` : ', on the host'}): ${bytes(p.rssBytes)}`))),
+          h('p', { class: 'muted' }, `From ${PROCESSES_FROM[users.processesFrom]}.`),
+        ]
+      : null,
+  ];
 }
 
 const SVG = 'http://www.w3.org/2000/svg';

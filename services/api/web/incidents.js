@@ -97,7 +97,7 @@ export async function incidentList(root, params, signal) {
   const rows = h('tbody');
   const more = h('div', { class: 'more' });
   const showPage = (p) => {
-    for (const incident of p.incidents) rows.append(row(incident));
+    for (const incident of p.incidents) place(rows, row(incident));
     mount(more, p.more ? h('button', { type: 'button', onclick: async () => showPage(await pages.next()) }, 'Load more') : null);
   };
   showPage(first);
@@ -244,13 +244,35 @@ function histogram(hist, set) {
   );
 }
 
+/**
+ * Adds a row to the list: a consequence goes under its cause when the cause is listed (after the
+ * consequences already there), and consequences listed before their cause move under it.
+ */
+function place(rows, tr) {
+  const causedBy = tr.dataset.causedBy;
+  const cause = causedBy ? [...rows.children].find((r) => r.dataset.id === causedBy) : undefined;
+  if (cause) {
+    let last = cause;
+    while (last.nextElementSibling?.dataset.causedBy === causedBy) last = last.nextElementSibling;
+    tr.classList.add('consequence');
+    last.after(tr);
+  } else rows.append(tr);
+  let last = tr;
+  for (const consequence of [...rows.children].filter((r) => r.dataset.causedBy === tr.dataset.id && !r.classList.contains('consequence'))) {
+    consequence.classList.add('consequence');
+    last.after(consequence);
+    last = consequence;
+  }
+}
+
 function row(incident) {
   const where = incident.container
     ? [h('span', { class: 'container' }, incident.container.name), h('span', { class: 'muted' }, ` on ${incident.host}`)]
     : [h('span', { class: 'muted' }, 'host '), incident.host];
-  return h('tr', { class: `sev-${incident.severity}`, dataset: { id: incident.id } },
+  return h('tr', { class: `sev-${incident.severity}`, dataset: incident.causedBy ? { id: incident.id, causedBy: incident.causedBy } : { id: incident.id } },
     h('td', { class: 'sev' }, h('span', { class: ['badge', `sev-${incident.severity}`] }, incident.severity)),
     h('td', { class: 'what' },
+      incident.causedBy ? h('a', { href: `#/incidents/${encodeURIComponent(incident.causedBy)}`, class: 'caused-by', title: 'The incident that caused this one' }, 'consequence of') : null,
       h('a', { href: `#/incidents/${encodeURIComponent(incident.id)}`, class: 'title' }, incident.title),
       h('div', { class: 'message' }, incident.summary),
       h('div', { class: 'muted kb' }, incident.kbId)),

@@ -3,7 +3,7 @@ import { RECORD_VERSION, type NormalizedEvent } from '../../../shared/event.js';
 import { cutText, redactText } from '../../../shared/redact.js';
 import { Batcher } from '../batcher.js';
 import { isNotFound } from '../../../shared/errors.js';
-import { DOCKER_TIMEOUT_MS, inspectContainer, sleep } from '../docker-api.js';
+import { DOCKER_TIMEOUT_MS, inspectContainer, listContainers, sleep } from '../docker-api.js';
 import { LineSplitter } from '../../../shared/line-splitter.js';
 import { LastWordsRing, type TailLimits } from '../last-words.js';
 import { LogDemuxer, parseTimestampedLine, type LogStreamName } from '../log-stream.js';
@@ -329,7 +329,7 @@ export function createContainerLogsSource(ctx: SourceContext, options: Container
 
   /** Follows every running container and drains those that stopped since their cursor. */
   async function sync(): Promise<void> {
-    const containers = await docker.listContainers({ all: true, abortSignal: AbortSignal.timeout(DOCKER_TIMEOUT_MS) });
+    const containers = await listContainers(docker, { all: true });
     // Cursors of containers destroyed while the collector was down. A tracked container may be newer
     // than the list (its cursor set since): its destroy event forgets it.
     const listed = new Set(containers.map((summary) => summary.Id));

@@ -3,7 +3,7 @@ import { RECORD_VERSION, type NormalizedEvent } from '../../../shared/event.js';
 import type { MemoryCurve } from '../../../shared/memory-curve.js';
 import { redactText } from '../../../shared/redact.js';
 import { Batcher } from '../batcher.js';
-import { DOCKER_TIMEOUT_MS, inspectContainer, sleep } from '../docker-api.js';
+import { DOCKER_TIMEOUT_MS, inspectContainer, listContainers, sleep } from '../docker-api.js';
 import { createAuditor } from '../audit-on-start.js';
 import { containerFacts, redactValues } from '../facts.js';
 import { CompactJsonReader, EVENT_POLICY } from '../compact-json.js';
@@ -240,7 +240,7 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
       return new Set<string>();
     });
     const listedAt = Date.now();
-    const containers = await docker.listContainers({ all: true, abortSignal: AbortSignal.timeout(DOCKER_TIMEOUT_MS) });
+    const containers = await listContainers(docker, { all: true });
     const inspected: Docker.ContainerInspectInfo[] = [];
     await reconcileContainers(containers, inspected, since, replayed);
     await sendPosture(inspected, containers, listedAt);
@@ -259,7 +259,7 @@ export function createDockerEventsSource(ctx: SourceContext, options: DockerEven
   /** The periodic audit: every running container and the daemon. */
   async function reaudit(): Promise<void> {
     const listedAt = Date.now();
-    const containers = await docker.listContainers({ all: true, abortSignal: AbortSignal.timeout(DOCKER_TIMEOUT_MS) });
+    const containers = await listContainers(docker, { all: true });
     const inspected: Docker.ContainerInspectInfo[] = [];
     for (const summary of containers) {
       if (summary.State !== 'running') continue;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { RECORD_VERSION, type ContainerRef, type NormalizedEvent } from '../../../shared/event.js';
 import { Batcher } from '../batcher.js';
-import { DOCKER_TIMEOUT_MS, inspectContainer } from '../docker-api.js';
+import { DOCKER_TIMEOUT_MS, inspectContainer, listContainers } from '../docker-api.js';
 import { containerIdsInCgroupPaths } from '../../../shared/kmsg/record.js';
 import type { Source, SourceContext } from './source.js';
 import { periodic } from '../periodic.js';
@@ -131,7 +131,7 @@ export function createHostProbeSource(ctx: SourceContext, options: HostProbeOpti
     await step('disk', () => disk(ts));
     let containers: Docker.ContainerInfo[] = [];
     await step('containers', async () => {
-      containers = await docker.listContainers({ all: true, abortSignal: AbortSignal.timeout(DOCKER_TIMEOUT_MS) });
+      containers = await listContainers(docker, { all: true });
     });
     await step('log_bytes', () => logSizes(ts, containers));
     await step(

@@ -9,6 +9,7 @@ import { Batcher } from '../batcher.js';
 import { containerFacts } from '../facts.js';
 import { inspectContainer, sleep } from '../docker-api.js';
 import { type AttributedRecord, OomReportAttributor, parseKmsgRecord, REPORT_HOLD_USEC } from '../../../shared/kmsg/record.js';
+import { type ContainerMemory, memoryUsersAt } from '../memory-users.js';
 import type { Source, SourceContext } from './source.js';
 
 const NAME = 'kmsg';
@@ -26,6 +27,10 @@ export interface KmsgOptions {
   path?: string;
   /** Without a cursor for this boot, also read the records already in the ring buffer. Default false. */
   backfill?: boolean;
+  /** Where the host's /proc is mounted (the containers of a global OOM's biggest processes). Default /proc. */
+  procPath?: string;
+  /** The collector's latest memory reading of each container, named at a global OOM. Default: none. */
+  containerMemory?: () => readonly ContainerMemory[];
 }
 
 /** The kmsg source; it also learns the host pid of each container's PID 1 from Docker's inspects. */
@@ -120,11 +125,14 @@ export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}):
     for (const attributed of attributor.push(record)) await send(attributed);
   }
 
-  async function send({ record, cgroupIds, containerId }: AttributedRecord): Promise<void> {
+  async function send({ record, cgroupIds, containerId, globalOomTasks }: AttributedRecord): Promise<void> {
     if (record.tsUsec <= skipBeforeUsec) return;
     metrics.received.inc({ source: NAME });
     const ts = Math.round(bootTimeMs + record.tsUsec / 1000);
     const container = containerId ? await describe(containerId) : undefined;
+    const memoryUsers = globalOomTasks
+      ? await memoryUsersAt(globalOomTasks, { procPath: options.procPath ?? '/proc', containerMemory: options.containerMemory ?? (() => []), describe })
+      : undefined;
     batcher.push({
       type: 'event',
       event: {
@@ -142,6 +150,7 @@ export function createKmsgSource(ctx: SourceContext, options: KmsgOptions = {}):
           facility: record.facility,
           ...(cgroupIds.length > 0 ? { cgroupIds } : {}),
         },
+        ...(memoryUsers ? { memoryUsers } : {}),
       },
     });
   }

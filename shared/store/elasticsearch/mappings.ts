@@ -3,7 +3,7 @@ import type { estypes } from '@elastic/elasticsearch';
 import type { ContainerFacts } from '../../event.js';
 import type { Evidence, Incident, IncidentContext, IncidentStatus, LifecycleMark } from '../../incident.js';
 import type { Severity } from '../../kb/schema.js';
-import type { SearchedEvidence } from '../incident-rules.js';
+import type { EvidenceKey, SearchedEvidence } from '../incident-rules.js';
 import type { ResolveMark } from '../index.js';
 import type { StoreContext } from './requests.js';
 
@@ -31,6 +31,8 @@ interface OccurrenceSpan {
   /** First and last evidence time of the occurrence in this incident (ms). */
   first: number;
   last: number;
+  /** Pieces of evidence filed in it (absent on documents written before evidence was counted). */
+  evidence?: number;
 }
 
 /** A piece of evidence the incident is searchable by, with the occurrence it belongs to (a retraction removes them). */
@@ -51,16 +53,24 @@ export interface IncidentSource {
     status: IncidentStatus;
     severity: Severity;
     count: number;
+    /** Pieces of evidence filed: the sum over its occurrences. */
+    evidence_count?: number;
+    /** The pieces whose evidence documents are kept, oldest first (keepEvidence); the rest are counted only. */
+    kept_evidence?: EvidenceKey[];
     compose?: { project?: string; service?: string };
     facts?: ContainerFacts;
     /** The container's last words and what changed (IncidentContext). */
     context?: IncidentContext;
     acknowledged?: LifecycleMark;
     resolved?: ResolveMark;
+    /** When it was acknowledged, for the stats (absent while not acknowledged). */
+    acknowledged_at?: string;
     /** When it was resolved, for the re-open window (absent while unresolved). */
     resolved_at?: string;
     /** Times a recurrence re-opened it. */
     reopened?: number;
+    /** The incident it is a consequence of (Incident.causedBy); absent when none. */
+    caused_by?: string;
     /** Last change of anything on the incident (absent on documents written before lifecycles). */
     updated_at?: string;
     occurrences: OccurrenceSpan[];
@@ -115,13 +125,17 @@ function incidentMappings(): estypes.MappingTypeMapping {
         status: keyword,
         severity: keyword,
         count: { type: 'integer' },
+        evidence_count: { type: 'integer' },
+        kept_evidence: opaque,
         compose: { properties: { project: keyword, service: keyword } },
         facts: opaque,
         context: opaque,
         acknowledged: opaque,
         resolved: opaque,
         resolved_at: date,
+        acknowledged_at: date,
         reopened: { type: 'integer' },
+        caused_by: keyword,
         updated_at: date,
         occurrences: opaque,
         searched_evidence: opaque,
@@ -227,6 +241,7 @@ export function toIncident(doc: IncidentSource): Incident {
     container: doc.container ? { id: doc.container.id, name: doc.container.name, image: doc.container.image.name } : null,
     compose: f.compose?.project && f.compose.service ? { project: f.compose.project, service: f.compose.service } : null,
     count: f.count,
+    evidenceCount: f.evidence_count ?? 0,
     firstSeen: doc.event.start,
     lastSeen: doc.event.end,
     message: doc.message,
@@ -235,5 +250,6 @@ export function toIncident(doc: IncidentSource): Incident {
     resolved: f.resolved ?? null,
     reopened: f.reopened ?? 0,
     updatedAt: f.updated_at ?? doc.event.end,
+    causedBy: f.caused_by ?? null,
   };
 }

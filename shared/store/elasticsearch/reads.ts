@@ -5,6 +5,7 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import { severitiesOf } from '../incident-rules.js';
 import { FACET_SIZE, HISTOGRAM_BUCKETS, histogramOf, histogramRange, type ActiveOccurrence, type FacetCount, type HistogramRange, type IncidentFacets, type IncidentPage, type IncidentQuery } from '../index.js';
 import { queryTimeout, searchTerms } from '../search-terms.js';
+import { incidentLinks } from './links.js';
 import { toIncident, type EvidenceSource, type IncidentSource } from './mappings.js';
 import type { StoreContext } from './requests.js';
 
@@ -58,7 +59,7 @@ export async function searchIncidents({ client, names, timeout, queryBudgetMs }:
       track_total_hits: false,
       size: query.limit + 1,
       timeout: `${queryBudgetMs}ms`,
-      _source: { excludes: ['fineprint.occurrences', 'fineprint.searched_evidence', 'fineprint.search_terms', 'fineprint.facts', 'fineprint.context'] },
+      _source: { excludes: ['fineprint.occurrences', 'fineprint.searched_evidence', 'fineprint.search_terms', 'fineprint.facts', 'fineprint.context', 'fineprint.kept_evidence'] },
       query: { bool: { filter } },
       sort: [{ 'event.end': { order: 'desc' } }, { 'fineprint.incident_id': { order: 'desc' } }],
       ...(searchAfter ? { search_after: searchAfter } : {}),
@@ -107,8 +108,11 @@ export async function getIncident({ client, names, timeout }: StoreContext, id: 
     );
     const doc = found.hits.hits[0]?._source;
     if (!doc) return undefined;
-    const evidence = await newestEvidence({ client, names, timeout }, id, EVIDENCE_PER_INCIDENT);
-    return { ...toIncident(doc), facts: doc.fineprint.facts ?? null, evidence: evidence.map((f) => f.evidence), ...doc.fineprint.context };
+    const kept = doc.fineprint.kept_evidence && new Set(doc.fineprint.kept_evidence.map((k) => k.eventId));
+    // A piece dropped from the kept ones whose document outlived a crash is not shown.
+    const evidence = (await newestEvidence({ client, names, timeout }, id, EVIDENCE_PER_INCIDENT)).filter((f) => !kept || kept.has(f.evidence.eventId));
+    const incident = toIncident(doc);
+    return { ...incident, ...(await incidentLinks({ client, names, timeout }, incident)), evidenceCount: Math.max(incident.evidenceCount, evidence.length), facts: doc.fineprint.facts ?? null, evidence: evidence.map((f) => f.evidence), ...doc.fineprint.context };
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;

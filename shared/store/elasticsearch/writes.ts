@@ -7,15 +7,18 @@ import { words } from '../search-terms.js';
 import {
   acknowledges,
   autoResolveMark,
+  escalates,
   filesIntoLatest,
   incidentSearchText,
   isQuiet,
+  linkedCause,
   mergeSearchedEvidence,
   newerFacts,
   reopens,
   resolves,
   SEARCHED_EVIDENCE,
 } from '../incident-rules.js';
+import { capEvidence, keepEvidence, type EvidenceKey } from '../incident-rules.js';
 import type { ResolveMark } from '../index.js';
 import { docId, SCHEMA_VERSION, toIncident, type EvidenceSource, type HeadSource, type IncidentSource, type SearchedEvidenceEntry } from './mappings.js';
 import { newestEvidence } from './reads.js';
@@ -41,6 +44,8 @@ export interface WriteContext extends StoreContext {
   /** Each KB entry's searchable text (kbSearchTexts). */
   kbText: Map<string, string>;
   reopenWindowMs: number;
+  /** Pieces of evidence kept at each end of an incident (keepEvidence). */
+  evidenceKept: number;
 }
 
 /** Version conflicts are retried this often before the store gives up (another writer keeps winning). */
@@ -74,10 +79,13 @@ interface IncidentWrite {
   mutations: Mutation[];
   /** When the incident ends up with no occurrence, delete it and then this head (if still unchanged). */
   head?: StoredHead;
+  /** Evidence this batch wrote for it: a piece that the incident does not keep has its document deleted. */
+  pieces?: EvidenceKey[];
 }
 
 type SignalUpdate = Extract<IncidentUpdate, { op: 'signal' }>;
 type RetractUpdate = Extract<IncidentUpdate, { op: 'retract' }>;
+type LinkUpdate = Extract<IncidentUpdate, { op: 'link' }>;
 
 /** Lifecycle changes, as mutations: each leaves a document in another state as it is. */
 export const acknowledgeMutation =
@@ -105,15 +113,20 @@ function lastSeenOf(doc: IncidentSource): number {
   return doc.fineprint.occurrences.reduce((max, o) => Math.max(max, o.last), Number.NEGATIVE_INFINITY);
 }
 
-/** Adds evidence times from `first` to `last` to occurrence `id` (idempotent). */
-function mergeOccurrence(doc: IncidentSource, id: string, first: number, last: number): void {
+/** Adds evidence times from `first` to `last` and `evidence` pieces to occurrence `id`. */
+function mergeOccurrence(doc: IncidentSource, id: string, first: number, last: number, evidence: number): void {
   const span = doc.fineprint.occurrences.find((o) => o.id === id);
   if (span) {
     span.first = Math.min(span.first, first);
     span.last = Math.max(span.last, last);
+    span.evidence = (span.evidence ?? 0) + evidence;
   } else {
-    doc.fineprint.occurrences.push({ id, first, last });
+    doc.fineprint.occurrences.push({ id, first, last, evidence });
   }
+}
+
+function evidenceKey({ ts, eventId, occurrenceId }: Evidence): EvidenceKey {
+  return { ts, eventId, occurrenceId };
 }
 
 function searchedEntry(evidence: Evidence): SearchedEvidenceEntry {
@@ -131,6 +144,10 @@ export async function applyUpdates(ctx: WriteContext, updates: IncidentUpdate[],
     }
     await applySignals(ctx, signals, touched, changed);
     signals = [];
+    if (update.op === 'link') {
+      await applyLink(ctx, update, touched, changed);
+      continue;
+    }
     // The move reads evidence by search: what this batch wrote must be visible first.
     await refresh(ctx, touched);
     await applyRetract(ctx, update, touched, changed);
@@ -296,7 +313,8 @@ async function applySignals(ctx: WriteContext, signals: SignalUpdate[], touched:
       write = { id: incident.incidentId, index: incident.index, mutations: [] };
       writes.set(write.id, write);
     }
-    write.mutations.push(signalMutation(signal, incident.incidentId, owner !== undefined));
+    write.mutations.push(signalMutation(signal, incident.incidentId, owner !== undefined, ctx.evidenceKept));
+    (write.pieces ??= []).push(evidenceKey(signal.evidence));
   });
   if (evidenceOps.length > 0) {
     throwOnErrors('evidence', await client.bulk({ operations: evidenceOps }, timeout));
@@ -326,9 +344,12 @@ function evidenceDoc(fingerprint: string, incidentId: string, evidence: Evidence
  * evidence's message, re-opens a resolved incident on a new occurrence, and merges the occurrence,
  * the searchable evidence and the container. `replayed`: its evidence was written before.
  */
-function signalMutation(signal: SignalUpdate, incidentId: string, replayed: boolean): Mutation {
+function signalMutation(signal: SignalUpdate, incidentId: string, replayed: boolean, evidenceKept: number): Mutation {
   const { evidence } = signal;
   return (existing) => {
+    const kept = keepEvidence(existing?.fineprint.kept_evidence ?? [], existing?.fineprint.evidence_count ?? 0, evidenceKey(evidence), evidenceKept);
+    // Filed before (kept, or counted and dropped): nothing changes.
+    if (existing && !kept.counts) return existing;
     const doc: IncidentSource = existing ?? {
       '@timestamp': iso(evidence.ts),
       message: evidence.message,
@@ -357,7 +378,8 @@ function signalMutation(signal: SignalUpdate, incidentId: string, replayed: bool
       delete f.resolved_at;
       f.reopened = (f.reopened ?? 0) + 1;
     }
-    mergeOccurrence(doc, evidence.occurrenceId, evidence.ts, evidence.ts);
+    mergeOccurrence(doc, evidence.occurrenceId, evidence.ts, evidence.ts, 1);
+    f.kept_evidence = kept.kept;
     f.searched_evidence = mergeSearchedEvidence(f.searched_evidence ?? [], [searchedEntry(evidence)]);
     if (signal.container) {
       const image = signal.container.image || doc.container?.image.name || '';
@@ -366,6 +388,11 @@ function signalMutation(signal: SignalUpdate, incidentId: string, replayed: bool
     if (signal.compose) f.compose = { ...signal.compose };
     if (signal.facts) f.facts = newerFacts(f.facts, signal.facts) ?? undefined;
     if (signal.context) f.context = { ...f.context, ...signal.context };
+    if (escalates(f.severity, signal.severity)) {
+      f.severity = signal.severity;
+      doc.rule = { id: signal.kbId, name: signal.title };
+      doc.event.severity = severityRank(signal.severity);
+    }
     return doc;
   };
 }
@@ -380,9 +407,13 @@ function finish(ctx: WriteContext, doc: IncidentSource, stored?: IncidentSource)
   const first = spans.reduce((min, o) => Math.min(min, o.first), Number.POSITIVE_INFINITY);
   const last = lastSeenOf(doc);
   doc.fineprint.count = spans.length;
+  doc.fineprint.evidence_count = spans.reduce((n, o) => n + (o.evidence ?? 0), 0);
   doc.event.start = iso(first);
   doc.event.end = iso(last);
   doc['@timestamp'] = doc.event.end;
+  // A date the stats can aggregate (the lifecycle marks are stored, not indexed).
+  if (doc.fineprint.acknowledged) doc.fineprint.acknowledged_at = doc.fineprint.acknowledged.at;
+  else delete doc.fineprint.acknowledged_at;
   const searched = doc.fineprint.searched_evidence ?? [];
   doc.fineprint.summary = incidentSummary({
     kbId: doc.rule.id,
@@ -411,16 +442,29 @@ function finish(ctx: WriteContext, doc: IncidentSource, stored?: IncidentSource)
   return doc;
 }
 
+/** Evidence documents of `candidates` that the incident `doc` no longer keeps. */
+function unkeptEvidence(ctx: WriteContext, doc: IncidentSource, candidates: readonly EvidenceKey[]): { index: string; id: string }[] {
+  const kept = new Set((doc.fineprint.kept_evidence ?? []).map((k) => k.eventId));
+  return candidates.filter((k) => !kept.has(k.eventId)).map((k) => ({ index: ctx.names.evidenceIndex(k.ts), id: docId(doc.fineprint.fingerprint, k.eventId) }));
+}
+
 /**
  * Writes incidents with optimistic concurrency: each attempt applies the mutations to the
  * document as last read; a version conflict re-reads it and tries again. An incident left with
- * no occurrence is deleted, and then its head if that still names it.
+ * no occurrence is deleted, and then its head if that still names it. Evidence an incident no
+ * longer keeps is deleted once the incident is written. Returns the incidents as they now are.
  */
-async function writeIncidents(ctx: WriteContext, writes: IncidentWrite[], touched: Set<string>, changed: Map<string, Incident>): Promise<void> {
+async function writeIncidents(ctx: WriteContext, writes: IncidentWrite[], touched: Set<string>, changed: Map<string, Incident>): Promise<Map<string, IncidentSource>> {
   const { client, names, timeout } = ctx;
   let pending = writes;
   const docs = await readIncidents(ctx, pending.map((w) => ({ index: w.index, id: w.id })));
   const deleted: IncidentWrite[] = [];
+  const finals = new Map<string, IncidentSource>();
+  const unkept: { index: string; id: string }[] = [];
+  const settle = (write: IncidentWrite, doc: IncidentSource, stored: IncidentSource | undefined) => {
+    finals.set(write.id, doc);
+    unkept.push(...unkeptEvidence(ctx, doc, [...(stored?.fineprint.kept_evidence ?? []), ...(write.pieces ?? [])]));
+  };
   for (let attempt = 0; pending.length > 0; attempt += 1) {
     if (attempt > MAX_CONFLICT_RETRIES) {
       throw new FineprintError('FP_STORE_UNAVAILABLE', `incident ${pending[0]?.id}: still in conflict after ${MAX_CONFLICT_RETRIES} retries`);
@@ -435,7 +479,10 @@ async function writeIncidents(ctx: WriteContext, writes: IncidentWrite[], touche
       if (doc && doc.fineprint.occurrences.length > 0) {
         const finished = finish(ctx, doc, stored?.source);
         // A replay changes nothing: no write, and the incident is not reported as changed.
-        if (finished === stored?.source) continue;
+        if (finished === stored?.source) {
+          settle(write, finished, stored.source);
+          continue;
+        }
         const version = stored ? { if_seq_no: stored.seqNo, if_primary_term: stored.primaryTerm } : undefined;
         operations.push(version ? { index: { _index: write.index, _id: write.id, ...version } } : { create: { _index: write.index, _id: write.id } }, finished);
         opWrites.push(write);
@@ -461,7 +508,10 @@ async function writeIncidents(ctx: WriteContext, writes: IncidentWrite[], touche
         changed.delete(write.id);
       } else {
         const doc = written.get(write.id);
-        if (doc) changed.set(write.id, toIncident(doc));
+        if (doc) {
+          changed.set(write.id, toIncident(doc));
+          settle(write, doc, docs.get(write.id)?.source);
+        }
       }
     });
     pending = conflicts;
@@ -474,6 +524,10 @@ async function writeIncidents(ctx: WriteContext, writes: IncidentWrite[], touche
         else docs.delete(write.id);
       }
     }
+  }
+  if (unkept.length > 0) {
+    throwOnErrors('evidence not kept', await client.bulk({ operations: unkept.map(({ index, id }) => ({ delete: { _index: index, _id: id } })) }, timeout));
+    for (const { index } of unkept) touched.add(index);
   }
   const heads = deleted.flatMap((w) => (w.head && w.head.source.incident_id === w.id ? [w.head] : []));
   if (heads.length > 0) {
@@ -490,6 +544,22 @@ async function writeIncidents(ctx: WriteContext, writes: IncidentWrite[], touche
       }
     }
   }
+  return finals;
+}
+
+/** Links the fingerprint's current incident under its cause's (linkedCause): heads and documents are read in real time. */
+async function applyLink(ctx: WriteContext, update: LinkUpdate, touched: Set<string>, changed: Map<string, Incident>): Promise<void> {
+  const { current } = await currentIncidents(ctx, [update.fingerprint, update.causeFingerprint]);
+  const consequence = current.get(update.fingerprint);
+  const causeId = current.get(update.causeFingerprint)?.incidentId;
+  if (!consequence) return;
+  const link: Mutation = (doc) => {
+    if (!doc) return doc;
+    const causedBy = linkedCause(doc.fineprint.caused_by ?? null, consequence.incidentId, causeId);
+    if (causedBy !== null) doc.fineprint.caused_by = causedBy;
+    return doc;
+  };
+  await writeIncidents(ctx, [{ id: consequence.incidentId, index: consequence.index, mutations: [link] }], touched, changed);
 }
 
 /** Moves an occurrence's evidence into the incident that explains it (a retraction). */
@@ -515,27 +585,35 @@ async function applyRetract(ctx: WriteContext, update: RetractUpdate, touched: S
 
   // Order matters for a crash midway: the target learns the occurrence first, then the evidence
   // moves, then the source forgets it. Each step is idempotent, so a replay completes the rest.
-  if (moved.length > 0) {
-    const first = moved.reduce((min, m) => Math.min(min, m.evidence.ts), Number.POSITIVE_INFINITY);
-    const last = moved.reduce((max, m) => Math.max(max, m.evidence.ts), Number.NEGATIVE_INFINITY);
+  // The occurrence's evidence count moves with it: its dropped pieces have no document left to move.
+  const span = from.doc.source.fineprint.occurrences.find((o) => o.id === update.occurrenceId);
+  if (moved.length > 0 || span) {
+    const first = moved.reduce((min, m) => Math.min(min, m.evidence.ts), span?.first ?? Number.POSITIVE_INFINITY);
+    const last = moved.reduce((max, m) => Math.max(max, m.evidence.ts), span?.last ?? Number.NEGATIVE_INFINITY);
     const searched = moved.map((m) => ({ ...searchedEntry(m.evidence), occurrenceId: update.intoOccurrenceId }));
+    const keys = moved.map((m) => ({ ...evidenceKey(m.evidence), occurrenceId: update.intoOccurrenceId }));
     const learn: Mutation = (doc) => {
       if (!doc) return doc;
-      mergeOccurrence(doc, update.intoOccurrenceId, first, last);
+      // A piece it keeps already (learnt before a crash midway, or filed twice) is counted once.
+      const kept = new Set((doc.fineprint.kept_evidence ?? []).map((k) => k.eventId));
+      const known = keys.filter((k) => kept.has(k.eventId)).length;
+      mergeOccurrence(doc, update.intoOccurrenceId, first, last, Math.max(0, (span?.evidence ?? moved.length) - known));
+      doc.fineprint.kept_evidence = capEvidence([...(doc.fineprint.kept_evidence ?? []), ...keys], ctx.evidenceKept).kept;
       doc.fineprint.searched_evidence = mergeSearchedEvidence(doc.fineprint.searched_evidence ?? [], searched);
       return doc;
     };
-    await writeIncidents(ctx, [{ id: into.incidentId, index: into.index, mutations: [learn] }], touched, changed);
+    const learnt = (await writeIncidents(ctx, [{ id: into.incidentId, index: into.index, mutations: [learn] }], touched, changed)).get(into.incidentId);
+    const keptInto = new Set((learnt?.fineprint.kept_evidence ?? []).map((k) => k.eventId));
     const operations: (estypes.BulkOperationContainer | EvidenceSource)[] = [];
     for (const m of moved) {
       const evidence: Evidence = { ...m.evidence, occurrenceId: update.intoOccurrenceId };
       const index = n.evidenceIndex(evidence.ts);
       const id = docId(update.intoFingerprint, evidence.eventId);
-      operations.push({ index: { _index: index, _id: id } }, evidenceDoc(update.intoFingerprint, into.incidentId, evidence));
+      if (keptInto.has(evidence.eventId)) operations.push({ index: { _index: index, _id: id } }, evidenceDoc(update.intoFingerprint, into.incidentId, evidence));
       if (id !== m.id) operations.push({ delete: { _index: m.index, _id: m.id } });
       touched.add(index);
     }
-    throwOnErrors('evidence move', await client.bulk({ operations }, timeout));
+    if (operations.length > 0) throwOnErrors('evidence move', await client.bulk({ operations }, timeout));
   }
   // A full list of searched evidence may leave out older evidence that now takes the moved one's place.
   let remaining: SearchedEvidenceEntry[] = [];
@@ -546,6 +624,7 @@ async function applyRetract(ctx: WriteContext, update: RetractUpdate, touched: S
   const forget: Mutation = (doc) => {
     if (!doc) return doc;
     doc.fineprint.occurrences = doc.fineprint.occurrences.filter((o) => o.id !== update.occurrenceId);
+    if (doc.fineprint.kept_evidence) doc.fineprint.kept_evidence = doc.fineprint.kept_evidence.filter((k) => k.occurrenceId !== update.occurrenceId);
     const kept = (doc.fineprint.searched_evidence ?? []).filter((e) => e.occurrenceId !== update.occurrenceId);
     doc.fineprint.searched_evidence = mergeSearchedEvidence(kept, remaining);
     return doc;
