@@ -36,7 +36,7 @@ export interface Sample {
 }
 
 export interface FootprintResult {
-  /** eventsPerSecond: what the shared dockerd and kmsg produced meanwhile. */
+  /** eventsPerSecond: what the test dockerd and kmsg produced meanwhile. */
   idle: { collector: Sample; bare: Sample; eventsPerSecond: number };
   storm: { collector: Sample; bare: Sample; eventsPerSecond: number };
   /** The collector's NODE_OPTIONS (docker-compose.yml's), empty when none. */

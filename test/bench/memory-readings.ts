@@ -33,7 +33,7 @@ export async function memoryReadingsCost(containers: number, windowMs: number): 
   try {
     const pid = collector.child.pid as number;
     // Start-up work (KB compile, Kafka metadata, the first inspects and audits of what runs on the
-    // shared dockerd) is not what is measured.
+    // test dockerd) is not what is measured.
     await new Promise((resolve) => setTimeout(resolve, 3 * intervalSeconds * 1000));
     const [without] = await sampleWindow([pid], windowMs);
     for (let c = 0; c < containers; c += START_BATCH) {

@@ -188,7 +188,7 @@ await group('footprint', ['dockerd', 'kafka'], async () => {
   const r = await collectorFootprint(size.windowMs);
   const how = `${r.nodeOptions ? `NODE_OPTIONS ${r.nodeOptions} as in docker-compose.yml, ` : ''}load average ${r.loadAverage}`;
   const storm = `under a ${Math.round(r.storm.eventsPerSecond)} events/s log storm (${how})`;
-  const idle = `idle (${r.idle.eventsPerSecond.toFixed(1)} events/s from the shared dockerd and kmsg; ${how})`;
+  const idle = `idle (${r.idle.eventsPerSecond.toFixed(1)} events/s from the test dockerd and kmsg; ${how})`;
   return [
     figure(`collector RSS, ${idle}; baseline: bare node + dockerode`, r.idle.collector.rssMiB, 'MiB', r.idle.bare.rssMiB, '<= 60 MiB', r.idle.collector.rssMiB <= 60),
     figure(`collector CPU, ${idle}; baseline: bare node + dockerode`, r.idle.collector.cpuPercent, '% of a core', r.idle.bare.cpuPercent, '<= 1% of a core', r.idle.collector.cpuPercent <= 1),
