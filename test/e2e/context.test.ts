@@ -2,10 +2,10 @@
 // all-in-one: the last lines a container wrote before it died (even an `--rm` container that dies
 // within a second of starting, whose logs the engine deletes with it), and what changed since the
 // container's last clean run; and the incident page in headless Chromium showing both.
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onSignedInPage } from '../support/browser.js';
 import { removeContainers, runContainer, testDocker, waitFor } from '../support/docker.js';
-import { incidentDetail, incidentsOf, startFineprint, TEST_TOKEN, type RunningFineprint } from '../support/fineprint.js';
+import { incidentDetail, incidentsOf, startFineprint, type RunningFineprint } from '../support/fineprint.js';
 import { ALLOCATE as ALLOCATE_COMMAND } from '../support/scenarios.js';
 
 const docker = testDocker();
@@ -111,15 +111,8 @@ describe('incident context', () => {
   });
 
   it('the incident page shows the last words and what changed', async () => {
-    const executablePath = process.env.FINEPRINT_TEST_CHROMIUM;
-    if (!executablePath) throw new Error('FINEPRINT_TEST_CHROMIUM is not set: run `bash scripts/services/chromium.sh start` and eval its `env`');
     expect(filed.lastWords && filed.changes, 'the incidents of the tests above').toBeTruthy();
-    const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
-    try {
-      const page = await browser.newPage();
-      await page.goto(`${fp.url}/#/incidents/${filed.lastWords}`);
-      await page.getByLabel('API token').fill(TEST_TOKEN);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+    await onSignedInPage(fp.url, `#/incidents/${filed.lastWords}`, async (page) => {
       const tail = page.locator('section.last-words pre');
       await tail.waitFor();
       expect(await page.locator('section.last-words h2').textContent()).toBe('Last words (3 lines)');
@@ -132,8 +125,6 @@ describe('incident context', () => {
       expect(await change('limits.memory').allTextContents()).toEqual(['limits.memory', '256 MiB', '32 MiB']);
       expect(await change('env.API_TOKEN').allTextContents()).toEqual(['env.API_TOKEN', '(none)', 'set']);
       expect(await page.content()).not.toContain(SECRET);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });

@@ -4,11 +4,11 @@
 // curve of its memory up to its own limit (not a parent's, not the host's). A second fineprint
 // watches the same container through the Docker stats API (its cgroup root does not exist), as a
 // collector that cannot see the host's cgroup fs does, and gets the same incident and curve.
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentDetail } from '../../shared/incident.js';
 import { removeContainers, runContainer, testDocker, waitFor } from '../support/docker.js';
-import { incidentDetail, incidentsOf, startFineprint, TEST_TOKEN, type RunningFineprint } from '../support/fineprint.js';
+import { onSignedInPage } from '../support/browser.js';
+import { incidentDetail, incidentsOf, startFineprint, type RunningFineprint } from '../support/fineprint.js';
 import { onlyIncident } from '../support/scenarios.js';
 
 const docker = testDocker();
@@ -94,26 +94,18 @@ describe('the memory of a container before its OOM kill', () => {
   });
 
   it('the incident page draws the curve up to the limit and names the limit that was exhausted', async () => {
-    const executablePath = process.env.FINEPRINT_TEST_CHROMIUM;
-    if (!executablePath) throw new Error('FINEPRINT_TEST_CHROMIUM is not set: run `bash scripts/services/chromium.sh start` and eval its `env`');
     if (!killed?.memoryCurve) throw new Error('the OOM kill of the test above');
-    const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
-    try {
-      const page = await browser.newPage();
-      await page.goto(`${cgroupFs.url}/#/incidents/${killed.id}`);
-      await page.getByLabel('API token').fill(TEST_TOKEN);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+    const curve = killed.memoryCurve;
+    await onSignedInPage(cgroupFs.url, `#/incidents/${killed.id}`, async (page) => {
       const chart = page.locator('section.memory svg.memory-curve');
       await chart.waitFor();
       expect(await chart.getAttribute('aria-label')).toContain('up to the 64 MiB limit');
       // One point a reading, the last one on the dashed limit line at the top.
       const points = (await chart.locator('polyline').getAttribute('points'))?.trim().split(' ') ?? [];
-      expect(points).toHaveLength(killed.memoryCurve.points.length);
+      expect(points).toHaveLength(curve.points.length);
       const limitY = Number(await chart.locator('line').getAttribute('y1'));
       expect(Number(points.at(-1)?.split(',')[1])).toBeCloseTo(limitY, 1);
       expect(await page.locator('section.memory').textContent()).toContain("the container's own memory limit");
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../../shared/incident.js';
 import type { DeliveryStatus } from '../../shared/notification.js';
+import { onSignedInPage } from '../support/browser.js';
 import { removeContainers, runContainer, testDocker, waitFor } from '../support/docker.js';
 import { incidentsOf, startFineprint, startRole, tempDataDir, TEST_TOKEN, type RunningFineprint } from '../support/fineprint.js';
 import { startReceiver, type Arrival, type TestReceiver } from '../support/receivers.js';
@@ -150,6 +151,12 @@ describe('every receiver type, through the real API', () => {
       `${name} to stop restarting`,
     );
     await classifiedWhatWasRead(fp.url);
+    // Held back, and its page says why.
+    await onSignedInPage(fp.url, `#/incidents/${consequence.id}`, async (page) => {
+      const held = page.locator('.notifications .none-sent');
+      await held.waitFor();
+      expect(await held.textContent()).toMatch(/^None sent: a consequence is held back while its cause \(.+\(oom-kill\)\) is unresolved/);
+    });
     expect((await post(fp.url, `/api/v1/incidents/${cause.id}/resolve`, {})).status).toBe(200);
     const resolvedAt = Date.parse((await detail(fp.url, cause.id)).resolved!.at);
     const [told] = await waitFor(async () => {

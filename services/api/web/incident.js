@@ -30,7 +30,7 @@ export async function incidentDetail(root, id, signal) {
     incident.memoryCurve || incident.oomScope || incident.memoryUsers ? memory(incident.memoryCurve, incident.oomScope, incident.memoryUsers) : null,
     timeline(incident.evidence, incident.evidenceCount),
     incident.facts ? facts(incident.facts) : null,
-    notifications(incident.notifications, incident.notificationRouting),
+    notifications(incident.notifications, incident.notificationRouting, incident.cause),
   );
   return `/incidents/${encodeURIComponent(id)}`;
 }
@@ -281,21 +281,24 @@ function facts(f) {
 }
 
 /** Why an incident's notifications list is empty: nothing configured, no route, or not yet. */
-function noneSent(routing) {
+function noneSent(routing, cause) {
   if (!routing || routing.receivers === 0) {
     return ['None sent: no receiver is configured. Set ', h('code', {}, 'FINEPRINT_NOTIFY_CONFIG'), ' to a file of receivers and routes (docs/notifications.md).'];
   }
   if (routing.routedTo.length === 0) {
     return `None sent: no route sends this incident to any of the ${routing.receivers} configured receiver${routing.receivers === 1 ? '' : 's'}.`;
   }
+  if (cause) {
+    return ['None sent: a consequence is held back while its cause (', incidentLink(cause), ') is unresolved, and named in the cause\'s notifications; it is sent if still open once the cause resolves.'];
+  }
   return `None sent yet: it goes to ${routing.routedTo.join(', ')} once its route's group wait is over, unless a silence matches it.`;
 }
 
-function notifications(list, routing) {
+function notifications(list, routing, cause) {
   return h('section', { class: 'notifications' },
     h('h2', {}, 'Notifications'),
     list.length === 0
-      ? h('p', { class: 'muted none-sent' }, noneSent(routing))
+      ? h('p', { class: 'muted none-sent' }, noneSent(routing, cause))
       : h('div', { class: 'scroll' }, h('table', {},
           h('thead', {}, h('tr', {}, ['Receiver', 'Event', 'State', 'Attempts', 'Sent', 'Last error'].map((t) => h('th', {}, t)))),
           h('tbody', {}, list.map((n) =>
