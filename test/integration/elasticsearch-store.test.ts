@@ -12,6 +12,7 @@ import { IncidentQuery, type IncidentStore } from '../../shared/store/index.js';
 import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
 import { StatsQuery } from '../../shared/store/stats.js';
 import { incidentStoreContract } from '../support/store-contract.js';
+import { oomSignal } from '../support/incident-updates.js';
 
 const url = process.env.FINEPRINT_ELASTICSEARCH_URL;
 if (!url) {
@@ -195,19 +196,7 @@ describe('Elasticsearch store: beyond the contract', () => {
     const indexPrefix = newPrefix();
     const store = await openElasticsearchStore({ url, kb, indexPrefix });
     const day = 86_400_000;
-    const signal = (name: string, ts: number): IncidentUpdate => ({
-      op: 'signal',
-      proposedId: `p-${name}`,
-      fingerprint: `oom-kill|h1|ctr:${name}`,
-      kbId: 'oom-kill',
-      title: 'Container killed by the kernel OOM killer',
-      severity: 'critical',
-      host: 'h1',
-      container: { id: name.padEnd(64, 'a'), name, image: 'busybox' },
-      compose: null,
-      facts: null,
-      evidence: { eventId: `e-${name}`, occurrenceId: `e-${name}`, detector: 'oom-kill/docker-oom', ts, kind: 'docker', source: 'docker-events', message: `container oom ${name}` },
-    });
+    const signal = (name: string, ts: number): IncidentUpdate => oomSignal(name, ts, { message: `container oom ${name}` });
     const july = Date.UTC(2026, 6, 10);
     const october = Date.UTC(2026, 9, 3);
     const now = Date.UTC(2026, 11, 20);

@@ -8,22 +8,11 @@ import { IncidentQuery } from '../../shared/store/index.js';
 import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
 import { notifierWithoutReceivers } from '../support/api.js';
 import { waitFor } from '../support/docker.js';
+import { oomSignal } from '../support/incident-updates.js';
 
 const kb = loadKnowledgeBase();
 
-const oom = (name: string, ts: number, eventId = `e-${name}`): IncidentUpdate => ({
-  op: 'signal',
-  proposedId: `p-${name}`,
-  fingerprint: `oom-kill|h1|ctr:${name}`,
-  kbId: 'oom-kill',
-  title: 'Container killed by the kernel OOM killer',
-  severity: 'critical',
-  host: 'h1',
-  container: { id: name.padEnd(64, '0').replace(/[^0-9a-f]/g, 'a'), name, image: 'busybox' },
-  compose: null,
-  facts: null,
-  evidence: { eventId, occurrenceId: eventId, detector: 'oom-kill/docker-oom', ts, kind: 'docker', source: 'docker-events', message: 'container oom' },
-});
+const oom = (name: string, ts: number, eventId = `e-${name}`): IncidentUpdate => oomSignal(name, ts, { eventId });
 
 describe('auto-resolve on the real embedded store', () => {
   it('resolves incidents quiet for the default period, leaves recent ones open, and a recurrence re-opens', async () => {

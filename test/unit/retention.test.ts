@@ -13,23 +13,12 @@ import { SqliteIncidentStore } from '../../shared/store/sqlite.js';
 import { usedBytes } from '../../shared/store/sqlite-retention.js';
 import { StatsQuery } from '../../shared/store/stats.js';
 import { waitFor } from '../support/docker.js';
+import { oomSignal } from '../support/incident-updates.js';
 
 const kb = loadKnowledgeBase();
 const DAY = 86_400_000;
 
-const oom = (name: string, ts: number): IncidentUpdate => ({
-  op: 'signal',
-  proposedId: `p-${name}`,
-  fingerprint: `oom-kill|h1|ctr:${name}`,
-  kbId: 'oom-kill',
-  title: 'Container killed by the kernel OOM killer',
-  severity: 'critical',
-  host: 'h1',
-  container: { id: name.padEnd(64, 'a'), name, image: 'busybox' },
-  compose: null,
-  facts: null,
-  evidence: { eventId: `e-${name}`, occurrenceId: `e-${name}`, detector: 'oom-kill/docker-oom', ts, kind: 'docker', source: 'docker-events', message: 'container oom' },
-});
+const oom = (name: string, ts: number): IncidentUpdate => oomSignal(name, ts);
 
 describe('retention sweep on the real embedded store', () => {
   it('deletes an incident resolved longer ago than the retention and keeps one resolved since', async () => {
